@@ -8,10 +8,11 @@ it over the target and fsync the directory.
 
 API (stable, used by ``config`` and ``hba``):
 
-- ``atomic_writer(path, mode="w", *, encoding="utf-8", newline="")``: context manager that
-  yields a file object; the target is replaced when the block exits normally and left
-  untouched when it raises.
-- ``atomic_write_text(path, text, *, encoding="utf-8", newline="")``: replace with text.
+- ``atomic_writer(path, mode="w", *, encoding="utf-8", newline="", errors="strict")``:
+  context manager that yields a file object; the target is replaced when the block exits
+  normally and left untouched when it raises.
+- ``atomic_write_text(path, text, *, encoding="utf-8", newline="", errors="strict")``:
+  replace with text.
 - ``atomic_write_bytes(path, data)``: replace with bytes.
 
 ``newline=""`` writes line ends exactly as given, so ``"\\r\\n"`` lines stay CRLF.
@@ -83,6 +84,7 @@ def atomic_writer(
     *,
     encoding: str = "utf-8",
     newline: str | None = "",
+    errors: str = "strict",
 ) -> Iterator[IO[Any]]:
     """Yield a file that replaces ``path`` atomically when the block exits without error."""
     if mode not in ("w", "wb"):
@@ -95,7 +97,7 @@ def atomic_writer(
         if mode == "wb":
             fo: IO[Any] = os.fdopen(fd, "wb")
         else:
-            fo = os.fdopen(fd, "w", encoding=encoding, newline=newline)
+            fo = os.fdopen(fd, "w", encoding=encoding, newline=newline, errors=errors)
         fd_owned = False
         with fo:
             yield fo
@@ -112,10 +114,15 @@ def atomic_writer(
 
 
 def atomic_write_text(
-    path: StrPath, text: str, *, encoding: str = "utf-8", newline: str | None = ""
+    path: StrPath,
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    newline: str | None = "",
+    errors: str = "strict",
 ) -> None:
     """Replace ``path`` with ``text`` atomically, keeping its mode and owner."""
-    with atomic_writer(path, "w", encoding=encoding, newline=newline) as fo:
+    with atomic_writer(path, "w", encoding=encoding, newline=newline, errors=errors) as fo:
         fo.write(text)
 
 
