@@ -1,0 +1,79 @@
+"""Exceptions for a user's mistakes in markers, fixtures and options.
+
+Each class is one kind of mistake and carries its facts as attributes; `str()` says what is
+wrong and what to do. They all derive from `BossUsageError`, which the plugin reports at
+setup as a short message naming the test, without a traceback into pytest-boss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "BossUsageError",
+    "HbaRuleError",
+    "ManagedSettingError",
+    "MarkerError",
+    "SettingValueError",
+    "UnknownSettingError",
+]
+
+
+class BossUsageError(Exception):
+    """Base class: the test asked for something pytest-boss cannot give."""
+
+
+class MarkerError(BossUsageError, TypeError):
+    """A marker was called with arguments its signature does not accept."""
+
+    def __init__(self, marker: str, signature: str, reason: str) -> None:
+        self.marker = marker
+        self.signature = signature
+        self.reason = reason
+        super().__init__(f"@pytest.mark.{marker}: {reason}; the signature is {marker}{signature}")
+
+
+class UnknownSettingError(BossUsageError, KeyError):
+    """A setting name the server does not know (dotted extension names are always allowed)."""
+
+    def __init__(self, name: str, suggestions: Sequence[str], version: str) -> None:
+        self.name = name
+        self.suggestions = tuple(suggestions)
+        self.version = version
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        hint = (
+            f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else "; see `postgres --describe-config` for the known names"
+        )
+        return f"unknown PostgreSQL setting {self.name!r} (PostgreSQL {self.version}){hint}"
+
+
+class SettingValueError(BossUsageError, ValueError):
+    """The server rejects a value for a setting; `message` is the server's own words."""
+
+    def __init__(self, name: str, value: str, message: str) -> None:
+        self.name = name
+        self.value = value
+        self.message = message
+        super().__init__(f"PostgreSQL rejects {name} = {value!r}: {message}")
+
+
+class ManagedSettingError(BossUsageError, ValueError):
+    """A setting pytest-boss owns (files, port, sockets) or one no file can set."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"the setting {name!r} cannot be set by a test: {reason}")
+
+
+class HbaRuleError(BossUsageError, ValueError):
+    """A pg_hba.conf rule PostgreSQL would reject; `message` says why."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        self.message = message
+        super().__init__(f"PostgreSQL rejects the pg_hba.conf rule {rule!r}: {message}")

@@ -1,0 +1,222 @@
+"""The plugin's options: one table, and one resolver that applies the precedence rule.
+
+Each option has a command-line form, an ini twin and, for per-machine facts, an environment
+variable. `resolve` reads them in the order command line, ini file, environment, default, so
+the precedence is written once here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pytest
+
+__all__ = ["OPTIONS", "Option", "add_options", "resolve"]
+
+Kind = Literal["string", "paths", "lines", "bool", "int"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting of the plugin, in all the places a user may give it."""
+
+    name: str  # the ini key; the command line is --pg-... with dashes
+    kind: Kind
+    help: str
+    metavar: str | None = None
+    env: bool = False  # per-machine: read from BOSS_<NAME> as well
+    default: Any = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env_name(self) -> str:
+        return "BOSS_" + self.name.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "pg_bin",
+        "paths",
+        "PostgreSQL bin folder or pg_config path ('system', 'embedded' also accepted); "
+        "repeat to run each test on each installation (default: discovered)",
+        metavar="PATH",
+        env=True,
+        default=(),
+    ),
+    Option(
+        "pg_user",
+        "string",
+        "unprivileged user the servers run as when pytest runs as root "
+        "(default: postgres, else nobody)",
+        metavar="NAME",
+        env=True,
+    ),
+    Option(
+        "pg_conf",
+        "lines",
+        "NAME=VALUE setting for every cluster; repeat for several (default: none)",
+        metavar="NAME=VALUE",
+        default=(),
+    ),
+    Option(
+        "pg_hba",
+        "lines",
+        "pg_hba.conf rule placed before the default rules of every cluster; repeat for several "
+        "(default: none)",
+        metavar="RULE",
+        default=(),
+    ),
+    Option(
+        "pg_template",
+        "lines",
+        "what fills the template of pg_database: SQL files (*.sql, globs allowed) or "
+        "module:function callables taking a Database; repeat for several (default: empty)",
+        metavar="SOURCE",
+        default=(),
+    ),
+    Option(
+        "pg_cache",
+        "string",
+        "folder of the initdb template cache shared by runs (default: the user cache folder)",
+        metavar="DIR",
+        env=True,
+    ),
+    Option(
+        "pg_no_cache",
+        "bool",
+        "run initdb for this run only, without reading or writing the template cache "
+        "(default: off)",
+        env=True,
+        default=False,
+    ),
+    Option(
+        "pg_dir",
+        "string",
+        "folder for the clusters' data (default: /dev/shm when it has room, else the temp folder)",
+        metavar="DIR",
+        env=True,
+    ),
+    Option(
+        "pg_keep",
+        "bool",
+        "keep the clusters' folders after the run, for debugging; servers are still stopped "
+        "(default: off)",
+        env=True,
+        default=False,
+    ),
+    Option(
+        "pg_pool_size",
+        "int",
+        "running clusters per worker before the least recently used one is stopped (default: 4)",
+        metavar="N",
+        env=True,
+        default=4,
+    ),
+)
+
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Declare every option in the "boss" group, with its ini twin."""
+    group = parser.getgroup("boss", "PostgreSQL clusters for tests (pytest-boss)")
+    for option in OPTIONS:
+        env_note = f" [env {option.env_name}]" if option.env else ""
+        if option.kind == "bool":
+            group.addoption(
+                option.flag, action="store_true", default=None, dest=option.name,
+                help=option.help + env_note,
+            )  # fmt: skip
+            parser.addini(option.name, option.help, type="bool", default=None)
+        elif option.kind in ("paths", "lines"):
+            group.addoption(
+                option.flag, action="append", default=None, dest=option.name,
+                metavar=option.metavar, help=option.help + env_note,
+            )  # fmt: skip
+            parser.addini(option.name, option.help, type="linelist", default=None)
+        else:
+            group.addoption(
+                option.flag, action="store", default=None, dest=option.name,
+                metavar=option.metavar, help=option.help + env_note,
+            )  # fmt: skip
+            parser.addini(option.name, option.help, type="string", default=None)
+
+
+class OptionError(ValueError):
+    """An option's value cannot be understood; says which option, where from, and why."""
+
+    def __init__(self, option: Option, source: str, value: object, reason: str) -> None:
+        self.option = option
+        self.source = source
+        self.value = value
+        self.reason = reason
+        super().__init__(f"pytest-boss: {source} {option.name}={value!r}: {reason}")
+
+
+def _from_text(option: Option, source: str, text: str) -> Any:
+    """Convert an environment (or ini string) value to the option's type."""
+    if option.kind == "bool":
+        lowered = text.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise OptionError(option, source, text, "expected one of 1/0, true/false, yes/no, on/off")
+    if option.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise OptionError(option, source, text, "expected a whole number") from None
+    if option.kind == "paths":
+        return tuple(part for part in text.split(os.pathsep) if part)
+    if option.kind == "lines":
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
+    return text
+
+
+def _is_unset(value: object) -> bool:
+    # pytest < 9 returns [] or "" for an absent ini key whatever its default.
+    return value is None or value == "" or value == []
+
+
+def resolve(config: pytest.Config, name: str) -> Any:
+    """The value of option `name`: command line, then ini file, then environment, then default.
+
+    Lists are returned as tuples, booleans as bool, numbers as int. A value that cannot be
+    understood is a usage error (pytest stops with the message).
+    """
+    try:
+        return _resolve(config, name)
+    except OptionError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def _resolve(config: pytest.Config, name: str) -> Any:
+    option = _BY_NAME[name]
+    value = config.getoption(name, default=None)
+    if not _is_unset(value):
+        return tuple(value) if isinstance(value, list) else _typed(option, "command line", value)
+    value = config.getini(name)
+    if not _is_unset(value):
+        if isinstance(value, list):
+            return tuple(str(item) for item in value)
+        return _typed(option, "ini", value)
+    if option.env:
+        text = os.environ.get(option.env_name)
+        if text is not None and text != "":
+            return _from_text(option, f"environment {option.env_name}:", text)
+    return option.default
+
+
+def _typed(option: Option, source: str, value: object) -> Any:
+    if isinstance(value, str):
+        return _from_text(option, source, value)
+    return value

@@ -1,0 +1,131 @@
+"""What the server says about settings: their context, and whether a value is acceptable.
+
+The server is the oracle. `postgres --describe-config` lists every setting with its context
+(postmaster-level settings need a restart, every other settable one a reload), and
+`postgres -C name -c name=value` parses values exactly as the server will, before any file is
+touched and without a data directory, so a bad value is reported with the server's message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NoReturn
+
+from .errors import ManagedSettingError, SettingValueError, UnknownSettingError
+
+__all__ = ["MANAGED", "SettingsCatalog"]
+
+# Settings pytest-boss owns: changing them would lose the cluster or open it to the network.
+MANAGED: Mapping[str, str] = {
+    "data_directory": "pytest-boss places the data directory",
+    "config_file": "pytest-boss writes postgresql.conf",
+    "hba_file": "use the pg_hba marker or fixture",
+    "ident_file": "pytest-boss owns the cluster's files",
+    "external_pid_file": "pytest-boss owns the cluster's files",
+    "port": "pytest-boss chooses ports no two workers can both take; read cluster.port",
+    "unix_socket_directories": "pytest-boss keeps sockets in private folders; read cluster.host",
+    "listen_addresses": "pytest-boss listens on loopback only",
+}
+
+_MESSAGE = re.compile(r"\b(FATAL|ERROR|DETAIL|HINT):\s+(.*)$")
+_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class SettingsCatalog:
+    """The settings of one PostgreSQL installation: name -> context."""
+
+    postgres: str
+    version: str
+    contexts: Mapping[str, str]
+
+    @classmethod
+    def load(cls, postgres: str, version: str) -> SettingsCatalog:
+        """Ask `postgres --describe-config` (tab-separated: name, context, group, type, ...)."""
+        done = _run_postgres([postgres, "--describe-config"])
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{postgres} --describe-config failed ({done.returncode}): {done.stdout[-2000:]}"
+            )
+        contexts = {}
+        for line in done.stdout.splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 2 and fields[0]:
+                contexts[fields[0].lower()] = fields[1]
+        return cls(postgres, version, contexts)
+
+    def needs_restart(self, name: str) -> bool:
+        """True for a postmaster-level setting: only a restart applies it."""
+        return self.contexts.get(name.lower()) == "postmaster"
+
+    def split(self, settings: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """(postmaster-level settings, reloadable settings)."""
+        restart = {k: v for k, v in settings.items() if self.needs_restart(k)}
+        reload = {k: v for k, v in settings.items() if not self.needs_restart(k)}
+        return restart, reload
+
+    def suggestions(self, name: str) -> list[str]:
+        """The nearest known names (difflib), for an unknown-setting message."""
+        return difflib.get_close_matches(name.lower(), list(self.contexts), n=2, cutoff=0.6)
+
+    def check(self, settings: Mapping[str, str], *, cache: set[tuple[str, str]]) -> None:
+        """Raise the first error the server would raise for these settings.
+
+        One `postgres -C` run parses every value given with `-c`, as at server start; values
+        already accepted (kept in `cache`) are not checked again.
+        """
+        unchecked = {k: v for k, v in settings.items() if (k, v) not in cache}
+        for name in unchecked:
+            if name in MANAGED:
+                raise ManagedSettingError(name, MANAGED[name])
+        if not unchecked:
+            return
+        argv = [self.postgres, "-C", "server_version"]
+        for name, value in unchecked.items():
+            argv += ["-c", f"{name}={value}"]
+        done = _run_postgres(argv)
+        messages = [
+            (match.group(1), match.group(2))
+            for match in map(_MESSAGE.search, done.stdout.splitlines())
+            if match
+        ]
+        if messages:
+            self._raise(unchecked, messages)
+        cache.update(unchecked.items())
+
+    def _raise(self, settings: Mapping[str, str], messages: list[tuple[str, str]]) -> NoReturn:
+        text = "; ".join(message for _, message in messages)
+        first = messages[0][1]
+        unknown = re.match(r'unrecognized configuration parameter "([^"]+)"', first)
+        if unknown:
+            name = unknown.group(1).lower()
+            raise UnknownSettingError(name, self.suggestions(name), self.version)
+        quoted = re.search(r'parameter "([^"]+)"', first)
+        name = quoted.group(1).lower() if quoted else next(iter(settings))
+        raise SettingValueError(name, settings.get(name, ""), text)
+
+
+def _run_postgres(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a short, server-less postgres command; neither needs a data directory or a user."""
+    env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for name in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    try:
+        return subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{' '.join(argv[:3])} did not answer within {_TIMEOUT} s") from None
