@@ -230,10 +230,11 @@ def parse_line(
     """Return ``(key_slice, value_slice)`` into ``line``, or ``None``.
 
     ``None`` means a blank line or a comment that is not a commented-out setting. A
-    commented-out setting (``#work_mem = 4MB  # min 64kB``) is returned like a live one:
-    the caller tells them apart by the comment character before the key. The value slice
-    covers the raw token (quotes included; ``unquote`` it). A live line the server would
-    reject raises ``ConfigSyntaxError`` (without path and line number: add them).
+    commented-out setting (``#work_mem = 4MB  # min 64kB``: comment characters, then a
+    valid line *with* the ``=``, so prose like ``# plain comment`` is not one) is returned
+    like a live one: the caller tells them apart by the comment character before the key.
+    The value slice covers the raw token (quotes included; ``unquote`` it). A live line the
+    server would reject raises ``ConfigSyntaxError`` (without path and line number: add them).
     """
     text = _strip_eol(line)
     if "\n" in text:
@@ -258,6 +259,9 @@ def _parse_commented(text: str, lexer: _Lexer) -> tuple[slice, slice] | None:
         pos += len(lexer.comment)
     result = _parse_active(text, lexer, pos)
     if result is None or isinstance(result, str):
+        return None
+    # Prose such as "# plain comment" lexes as a setting too: ask for the '='.
+    if not text[result[0].stop : result[1].start].strip(" \t\r").startswith(lexer.equality):
         return None
     return result
 
@@ -385,13 +389,16 @@ def _input_lines(lines: Iterable[str] | str) -> tuple[list[str], bool]:
 
     A string is a whole file. Items of an iterable (a file object, ``readlines()``) are
     joined and split again at ``\\n``, because Python's text files also split at a lone CR,
-    which the server reads as a blank. Items none of which holds a ``\\n`` (e.g. from
-    ``str.splitlines()``) are taken as one line each, without ends.
+    which the server reads as a blank. Several items none of which holds a ``\\n`` (e.g.
+    from ``str.splitlines()``) are taken as one line each, without ends.
     """
     if isinstance(lines, str):
         return _physical_lines(lines), True
+    read = getattr(lines, "read", None)
+    if callable(read):
+        return _physical_lines(read()), True
     items = list(lines)
-    if items and not any("\n" in item for item in items):
+    if len(items) > 1 and not any("\n" in item for item in items):
         return items, False
     return _physical_lines("".join(items)), True
 
