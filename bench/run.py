@@ -1,0 +1,629 @@
+"""Side-by-side benchmark: pytest-boss against pytest-postgresql, in one run, on this machine.
+
+Both tools run the same workloads (inner suites under bench/suites/<tool>/<suite>) in a
+fresh pytest subprocess each time; the wall time of that whole subprocess is measured,
+repeated, and the median reported with the ratio pytest-postgresql / pytest-boss.
+
+PostgreSQL refuses to run as root and root's Python is often private, so when this script
+runs as root it builds (once) a world-readable virtualenv from the system Python, installs
+both tools into it, and runs every inner suite as an unprivileged user from there: both
+tools then run under the same conditions. Not as root, the inner suites run with this
+interpreter, which must have both tools installed (`tox -e bench` does that).
+
+    python bench/run.py                      # everything, 3 repetitions
+    python bench/run.py --only 1 --repeat 5  # workload 1 (cold and warm) only
+    python bench/run.py --json out.json --markdown bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import pwd
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SUITES = HERE / "suites"
+
+BENCH_ROOT = Path("/var/tmp/pytest-boss-bench")
+VENV = BENCH_ROOT / "venv"
+VENV_MARKER = VENV / "bench-ready"
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+# What the shared virtualenv holds besides the project itself (installed on every run,
+# without its dependencies, so the benchmark always measures the code in this checkout).
+VENV_REQUIREMENTS = (
+    "pytest>=8.4",
+    "pytest-postgresql>=6",
+    "psycopg[binary]>=3.1",
+    "pytest-xdist>=3.3",
+    "filelock>=3.12",
+    "hatchling",
+)
+
+DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
+RUN_TIMEOUT = 600.0
+SETUP_TIMEOUT = 900.0
+
+BOSS = "pytest-boss"
+POSTGRESQL = "pytest-postgresql"
+TOOLS = (POSTGRESQL, BOSS)
+# Entry-point names, to keep the other tool's plugin out of each run.
+PLUGIN_NAME = {BOSS: "boss", POSTGRESQL: "pytest_postgresql"}
+SUITE_DIR = {BOSS: "boss", POSTGRESQL: "postgresql"}
+
+
+class BenchError(Exception):
+    """The benchmark cannot run: str() says what is missing and what to do."""
+
+
+class InnerRunError(BenchError):
+    """An inner pytest run did not pass all its tests; the output's tail says why."""
+
+    def __init__(self, tool: str, workload: str, command: Sequence[str], rc: int, tail: str):
+        self.tool = tool
+        self.workload = workload
+        self.command = list(command)
+        self.rc = rc
+        self.tail = tail
+        super().__init__(
+            f"{tool} failed workload {workload!r} (exit status {rc}); "
+            f"run it by hand to see more: {shlex.join(command)}\n{tail}"
+        )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One line of the table: an inner suite, how many tests it has, how it is run."""
+
+    name: str
+    group: str  # the workload's number in issue 5
+    title: str
+    suite: str
+    tests: int
+    workers: int = 0  # pytest-xdist -n; 0: no xdist
+    cold: bool = False  # pytest-boss template cache emptied before each run
+    stamp: bool = False  # the test writes the moment its body starts
+
+
+WORKLOADS = (
+    Workload("baseline", "0", "pytest start-up, one test without a server", "baseline", 1),
+    Workload(
+        "first-cold",
+        "1",
+        "first test on a running server, cold template cache",
+        "first",
+        1,
+        cold=True,
+        stamp=True,
+    ),
+    Workload(
+        "first-warm",
+        "1",
+        "first test on a running server, warm template cache",
+        "first",
+        1,
+        stamp=True,
+    ),
+    Workload("databases", "2", "100 tests, each with a fresh database", "databases", 100),
+    Workload(
+        "settings", "3", "50 tests over 5 postmaster-level x 5 reloadable settings", "settings", 50
+    ),
+    Workload("databases-n2", "4", "workload 2 with -n 2", "databases", 100, workers=2),
+    Workload("settings-n2", "4", "workload 3 with -n 2", "settings", 50, workers=2),
+)
+WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
+
+
+@dataclass
+class Measurement:
+    """The timings of one tool on one workload, every repetition kept."""
+
+    tool: str
+    workload: str
+    wall: list[float] = field(default_factory=list)
+    to_first_test: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def median(self) -> float | None:
+        """The median wall time, or None when no run passed."""
+        return statistics.median(self.wall) if self.wall else None
+
+    def median_to_first_test(self) -> float | None:
+        """The median time from spawning pytest to the first test body, if measured."""
+        return statistics.median(self.to_first_test) if self.to_first_test else None
+
+
+@dataclass(frozen=True)
+class Runner:
+    """How inner suites are run: which interpreter, as whom, with which environment."""
+
+    python: Path
+    user: str | None  # None: the current user
+    home: Path
+    work: Path  # a private copy of bench/suites, writable by `user`
+    state: Path  # pytest-boss's template cache for the benchmark, writable by `user`
+    pg_bin: Path
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """An explicit environment: nothing from the caller's leaks in (PG*, BOSS_*, PYTEST_*)."""
+        env = {
+            "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "LC_ALL": "C.UTF-8",
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+        }
+        if self.user is not None:
+            env["USER"] = env["LOGNAME"] = self.user
+        env.update(extra or {})
+        return env
+
+    def run(
+        self, argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float, what: str
+    ) -> tuple[int, str, float]:
+        """Runs argv, output to a file (never a pipe a server could inherit); (rc, output, s)."""
+        group = None if self.user is None else _group_of(self.user)
+        extra_groups: list[int] | None = None if self.user is None else []
+        with tempfile.TemporaryFile() as out:
+            start = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    list(argv),
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                    user=self.user,
+                    group=group,
+                    extra_groups=extra_groups,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise BenchError(
+                    f"{what} did not finish within {timeout:.0f} s: {shlex.join(argv)}"
+                ) from exc
+            elapsed = time.perf_counter() - start
+            out.seek(0)
+            output = out.read().decode("utf-8", "replace")
+        return proc.returncode, output, elapsed
+
+
+def _group_of(user: str) -> int:
+    """The primary group of user."""
+    return pwd.getpwnam(user).pw_gid
+
+
+def _check_call(argv: Sequence[str], what: str, timeout: float = SETUP_TIMEOUT) -> str:
+    """Runs a set-up command as the current user; its output, or BenchError with its tail."""
+    try:
+        proc = subprocess.run(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{what} did not finish within {timeout:.0f} s") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+        raise BenchError(f"{what} failed ({shlex.join(argv)}):\n{tail}")
+    return proc.stdout
+
+
+def ensure_venv(repo: Path) -> Path:
+    """Builds the shared virtualenv once (marker written last), installs this checkout."""
+    BENCH_ROOT.mkdir(mode=0o755, exist_ok=True)
+    BENCH_ROOT.chmod(0o755)
+    wanted = "\n".join(VENV_REQUIREMENTS) + "\n"
+    if not (VENV_MARKER.exists() and VENV_MARKER.read_text() == wanted):
+        if not SYSTEM_PYTHON.exists():
+            raise BenchError(
+                f"{SYSTEM_PYTHON} is missing: the benchmark needs a Python every user can "
+                "read to run the suites as an unprivileged user (apt-get install python3-venv)"
+            )
+        print(f"building {VENV} (once) ...", file=sys.stderr)
+        shutil.rmtree(VENV, ignore_errors=True)
+        _check_call([str(SYSTEM_PYTHON), "-m", "venv", str(VENV)], "creating the virtualenv")
+        _check_call(
+            [str(VENV / "bin/python"), "-m", "pip", "install", "-q", *VENV_REQUIREMENTS],
+            "installing the benchmark's requirements",
+        )
+        VENV_MARKER.write_text(wanted)
+    print(f"installing {repo} into {VENV} ...", file=sys.stderr)
+    _check_call(
+        [
+            str(VENV / "bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--root-user-action=ignore",
+            "--no-deps",
+            "--no-build-isolation",
+            "--force-reinstall",
+            str(repo),
+        ],
+        "installing pytest-boss from this checkout",
+    )
+    return VENV / "bin/python"
+
+
+def make_runner(pg_bin: Path, user: str) -> Runner:
+    """As root: the shared venv and an unprivileged user. Otherwise: this interpreter."""
+    if os.geteuid() == 0:
+        python = ensure_venv(REPO)
+        entry = pwd.getpwnam(user)
+        base = Path(tempfile.mkdtemp(prefix="run-", dir=BENCH_ROOT))
+        base.chmod(0o755)
+        os.chown(base, entry.pw_uid, entry.pw_gid)
+        home = Path(entry.pw_dir)
+        runner_user: str | None = user
+    else:
+        python = Path(sys.executable)
+        base = Path(tempfile.mkdtemp(prefix="pytest-boss-bench-"))
+        home = Path.home()
+        runner_user = None
+    work = base / "suites"
+    shutil.copytree(SUITES, work, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    state = base / "boss-cache"
+    state.mkdir()
+    if runner_user is not None:
+        entry = pwd.getpwnam(runner_user)
+        for path in [state, work, *work.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    return Runner(python, runner_user, home, work, state, pg_bin)
+
+
+# Option names of each tool. pytest-boss: the binaries and the template cache folder.
+BOSS_PG_BIN_OPTION = "--pg-bin"
+BOSS_CACHE_OPTION = "--pg-cache-dir"
+
+
+def tool_args(tool: str, runner: Runner) -> list[str]:
+    """The tool's own options: both use the same PostgreSQL installation."""
+    if tool == BOSS:
+        return [
+            BOSS_PG_BIN_OPTION,
+            str(runner.pg_bin),
+            BOSS_CACHE_OPTION,
+            str(runner.state),
+        ]
+    return ["--postgresql-exec", str(runner.pg_bin / "pg_ctl")]
+
+
+def pytest_argv(tool: str, workload: Workload, runner: Runner) -> list[str]:
+    """The whole inner command line."""
+    other = PLUGIN_NAME[POSTGRESQL if tool == BOSS else BOSS]
+    argv = [str(runner.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", f"no:{other}"]
+    if workload.workers:
+        argv += ["-n", str(workload.workers)]
+    argv += tool_args(tool, runner)
+    argv.append(f"{SUITE_DIR[tool]}/{workload.suite}")
+    return argv
+
+
+PASSED = re.compile(r"\b(\d+) passed\b")
+
+
+def run_once(tool: str, workload: Workload, runner: Runner) -> tuple[float, float | None]:
+    """One timed inner run: (wall seconds, seconds from spawn to the first test body)."""
+    if workload.cold and tool == BOSS:
+        empty_cache(runner)
+    extra: dict[str, str] = {}
+    stamp_path: Path | None = None
+    if workload.stamp:
+        stamp_path = runner.work / f".stamp-{os.getpid()}"
+        stamp_path.unlink(missing_ok=True)
+        extra["BENCH_STAMP"] = str(stamp_path)
+    argv = pytest_argv(tool, workload, runner)
+    spawned = time.time()
+    rc, output, elapsed = runner.run(
+        argv, runner.work, runner.env(extra), RUN_TIMEOUT, f"{tool} on {workload.name}"
+    )
+    passed = PASSED.findall(output)
+    if rc != 0 or not passed or int(passed[-1]) != workload.tests:
+        tail = "\n".join(output.splitlines()[-40:])
+        raise InnerRunError(tool, workload.name, argv, rc, tail)
+    to_first: float | None = None
+    if stamp_path is not None and stamp_path.exists():
+        to_first = float(stamp_path.read_text()) - spawned
+        stamp_path.unlink()
+    return elapsed, to_first
+
+
+def empty_cache(runner: Runner) -> None:
+    """Removes the contents of pytest-boss's template cache (not the folder itself)."""
+    for child in runner.state.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def versions(runner: Runner) -> dict[str, str]:
+    """Versions of the tools in the interpreter that runs the suites, and of PostgreSQL."""
+    script = (
+        "import importlib.metadata as m, json, sys\n"
+        "names = ['pytest', 'pytest-boss', 'pytest-postgresql', 'pytest-xdist', 'psycopg']\n"
+        "d = {}\n"
+        "for n in names:\n"
+        "    try:\n"
+        "        d[n] = m.version(n)\n"
+        "    except m.PackageNotFoundError:\n"
+        "        d[n] = 'missing'\n"
+        "d['python'] = sys.version.split()[0]\n"
+        "print(json.dumps(d))\n"
+    )
+    rc, output, _ = runner.run(
+        [str(runner.python), "-c", script], runner.work, runner.env(), 60, "reading versions"
+    )
+    if rc != 0:
+        raise BenchError(f"cannot read versions with {runner.python}:\n{output}")
+    found: dict[str, str] = json.loads(output.strip().splitlines()[-1])
+    missing = [name for name, version in found.items() if version == "missing"]
+    if missing:
+        raise BenchError(
+            f"{', '.join(missing)} not installed for {runner.python}: run `tox -e bench`, or "
+            "`pip install -e '.[bench]'` and run this script again"
+        )
+    postgres = runner.pg_bin / "postgres"
+    found["postgresql"] = _check_call([str(postgres), "--version"], "postgres --version").strip()
+    return found
+
+
+def check_boss_options(runner: Runner) -> None:
+    """Fails early, with the option list, when the plugin lacks an option the bench uses."""
+    rc, output, _ = runner.run(
+        [str(runner.python), "-m", "pytest", "--help", "-p", "no:pytest_postgresql"],
+        runner.work,
+        runner.env(),
+        120,
+        "pytest --help",
+    )
+    wanted = [BOSS_PG_BIN_OPTION, BOSS_CACHE_OPTION]
+    absent = [option for option in wanted if option not in output]
+    if rc != 0 or absent:
+        lines = [line for line in output.splitlines() if "--pg" in line]
+        raise BenchError(
+            f"pytest-boss offers no {', '.join(absent) or 'working plugin'} (pytest --help "
+            f"exit status {rc}); its options are:\n" + "\n".join(lines or output.splitlines()[-20:])
+        )
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "system": f"{platform.system()} {platform.release()}",
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": mem,
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def fmt(seconds: float | None) -> str:
+    """Seconds with 2 decimals, or a dash."""
+    return "-" if seconds is None else f"{seconds:.2f}"
+
+
+def table(workloads: Sequence[Workload], results: dict[tuple[str, str], Measurement]) -> str:
+    """A Markdown table: medians, ratio pytest-postgresql / pytest-boss."""
+    head = (
+        "| # | workload | tests | pytest-postgresql (s) | pytest-boss (s) | ratio |\n"
+        "|---|---|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for w in workloads:
+        ppg = results[(POSTGRESQL, w.name)]
+        boss = results[(BOSS, w.name)]
+        a, b = ppg.median(), boss.median()
+        ratio = f"{a / b:.1f}x" if a is not None and b is not None and b > 0 else "-"
+        cells = [fmt(a), fmt(b)]
+        if w.stamp:
+            cells = [
+                f"{fmt(a)} (first test at {fmt(ppg.median_to_first_test())})",
+                f"{fmt(b)} (first test at {fmt(boss.median_to_first_test())})",
+            ]
+        rows.append(f"| {w.group} | {w.title} | {w.tests} | {cells[0]} | {cells[1]} | {ratio} |")
+    return head + "\n".join(rows) + "\n"
+
+
+def select(only: Sequence[str] | None) -> list[Workload]:
+    """Workloads by name or by issue number ('1' is first-cold and first-warm)."""
+    if not only:
+        return list(WORKLOADS)
+    chosen: list[Workload] = []
+    for token in only:
+        matches = [w for w in WORKLOADS if token in (w.name, w.group)]
+        if not matches:
+            names = ", ".join(w.name for w in WORKLOADS)
+            raise BenchError(f"unknown workload {token!r}: choose a number 0-4 or one of {names}")
+        chosen += [w for w in matches if w not in chosen]
+    # Cold before warm, whatever the order asked.
+    return sorted(chosen, key=WORKLOADS.index)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool and workload")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="WORKLOAD",
+        help="run only this workload (name or issue number 0-4); repeatable",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write every timing to FILE")
+    parser.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="write the table and its context to FILE"
+    )
+    parser.add_argument(
+        "--pg-bin",
+        type=Path,
+        default=DEFAULT_PG_BIN,
+        help=f"PostgreSQL binaries both tools use (default {DEFAULT_PG_BIN})",
+    )
+    parser.add_argument(
+        "--user",
+        default="postgres",
+        help="unprivileged user for the suites when run as root (default postgres)",
+    )
+    parser.add_argument(
+        "--tool",
+        choices=TOOLS,
+        action="append",
+        help="measure only this tool (repeatable; default both)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the copied suites and the template cache of this run (for debugging)",
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def markdown(
+    command: str,
+    started: datetime.datetime,
+    elapsed: float,
+    info: dict[str, dict[str, str]],
+    body: str,
+    runner: Runner,
+    repeat: int,
+) -> str:
+    """RESULTS.md: the table and everything needed to reproduce it."""
+    v, m = info["versions"], info["machine"]
+    return (
+        "# Benchmark: pytest-boss against pytest-postgresql\n\n"
+        f"Command: `{command}` (as {'root' if os.geteuid() == 0 else 'a normal user'}; "
+        f"suites ran as `{runner.user or pwd.getpwuid(os.getuid()).pw_name}`)\n\n"
+        f"Date: {started:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s in all. "
+        f"Median of {repeat} runs; ratio = pytest-postgresql / pytest-boss.\n\n"
+        f"Machine: {m['system']}, {m['cpu']}, {m['cores']} cores, {m['memory']}, "
+        f"load average at start {m['loadavg']}.\n\n"
+        f"Versions: {v['postgresql']} ({runner.pg_bin}), Python {v['python']}, "
+        f"pytest {v['pytest']}, pytest-xdist {v['pytest-xdist']}, psycopg {v['psycopg']}, "
+        f"pytest-postgresql {v['pytest-postgresql']}, pytest-boss {v['pytest-boss']}.\n\n" + body
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the selected workloads, prints the table, writes --json and --markdown."""
+    args = parse_args(argv)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.perf_counter()
+    workloads = select(args.only)
+    tools = args.tool or list(TOOLS)
+    if not (args.pg_bin / "pg_ctl").exists():
+        raise BenchError(f"no pg_ctl in {args.pg_bin}: give --pg-bin a PostgreSQL bin folder")
+    runner = make_runner(args.pg_bin, args.user)
+    try:
+        return measure(args, runner, workloads, tools, started, t0, argv)
+    finally:
+        if not args.keep:
+            shutil.rmtree(runner.work.parent, ignore_errors=True)
+
+
+def measure(
+    args: argparse.Namespace,
+    runner: Runner,
+    workloads: Sequence[Workload],
+    tools: Sequence[str],
+    started: datetime.datetime,
+    t0: float,
+    argv: Sequence[str] | None,
+) -> int:
+    """The measurements proper, in a prepared runner."""
+    info = {"versions": versions(runner), "machine": machine()}
+    if BOSS in tools:
+        check_boss_options(runner)
+    print(f"suites in {runner.work}, run as {runner.user or 'me'}", file=sys.stderr)
+    results = {(t, w.name): Measurement(t, w.name) for t in TOOLS for w in workloads}
+    # One untimed run each, so that imports and binaries are in the page cache for everyone.
+    for tool in tools:
+        try:
+            run_once(tool, WORKLOAD_BY_NAME["first-warm"], runner)
+        except BenchError as exc:
+            print(f"warm-up: {exc}", file=sys.stderr)
+    for workload in workloads:
+        for rep in range(args.repeat):
+            # Alternate the order, so neither tool always runs right after the other.
+            order = tools if rep % 2 == 0 else list(reversed(tools))
+            for tool in order:
+                m = results[(tool, workload.name)]
+                try:
+                    wall, first = run_once(tool, workload, runner)
+                except BenchError as exc:
+                    m.errors.append(str(exc))
+                    print(f"{tool:18} {workload.name:13} FAILED\n{exc}", file=sys.stderr)
+                    continue
+                m.wall.append(wall)
+                if first is not None:
+                    m.to_first_test.append(first)
+                extra = f" (first test at {first:.3f})" if first is not None else ""
+                print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
+    elapsed = time.perf_counter() - t0
+    body = table(workloads, results)
+    print(body)
+    command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
+    if args.json:
+        payload = {
+            "command": command,
+            "date": started.isoformat(),
+            "seconds": elapsed,
+            "repeat": args.repeat,
+            **info,
+            "workloads": [asdict(w) for w in workloads],
+            "results": [asdict(m) for m in results.values()],
+        }
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    if args.markdown:
+        args.markdown.write_text(
+            markdown(command, started, elapsed, info, body, runner, args.repeat)
+        )
+    failed = any(m.errors for m in results.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(2)

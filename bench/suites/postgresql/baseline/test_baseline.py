@@ -1,0 +1,5 @@
+"""Floor: pytest with pytest-postgresql loaded, one test that needs no server."""
+
+
+def test_nothing() -> None:
+    """Measures interpreter, pytest and plugin start-up, nothing else."""
