@@ -157,6 +157,11 @@ class Runner:
     work: Path  # a private copy of bench/suites, writable by `user`
     state: Path  # pytest-boss's template cache for the benchmark, writable by `user`
     pg_bin: Path
+    boss_options: dict[str, str] = field(default_factory=dict)
+
+    def boss_option(self, key: str) -> str:
+        """The flag pytest-boss offers for key (the first candidate until it was asked)."""
+        return self.boss_options.get(key) or BOSS_OPTION_CANDIDATES[key][0]
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """An explicit environment: nothing from the caller's leaks in (PG*, BOSS_*, PYTEST_*)."""
@@ -293,18 +298,21 @@ def make_runner(pg_bin: Path, user: str) -> Runner:
     return Runner(python, runner_user, home, work, state, pg_bin)
 
 
-# Option names of each tool. pytest-boss: the binaries and the template cache folder.
-BOSS_PG_BIN_OPTION = "--pg-bin"
-BOSS_CACHE_OPTION = "--pg-cache-dir"
+# pytest-boss options the bench uses: the binaries, and the template cache folder (the
+# first name of each list that `pytest --help` shows is used).
+BOSS_OPTION_CANDIDATES = {
+    "pg_bin": ("--pg-bin",),
+    "cache": ("--pg-cache-dir", "--pg-cache"),
+}
 
 
 def tool_args(tool: str, runner: Runner) -> list[str]:
     """The tool's own options: both use the same PostgreSQL installation."""
     if tool == BOSS:
         return [
-            BOSS_PG_BIN_OPTION,
+            runner.boss_option("pg_bin"),
             str(runner.pg_bin),
-            BOSS_CACHE_OPTION,
+            runner.boss_option("cache"),
             str(runner.state),
         ]
     return ["--postgresql-exec", str(runner.pg_bin / "pg_ctl")]
@@ -390,8 +398,8 @@ def versions(runner: Runner) -> dict[str, str]:
     return found
 
 
-def check_boss_options(runner: Runner) -> None:
-    """Fails early, with the option list, when the plugin lacks an option the bench uses."""
+def find_boss_options(runner: Runner) -> None:
+    """Fills runner.boss_options from `pytest --help`; fails early, listing the plugin's options."""
     rc, output, _ = runner.run(
         [str(runner.python), "-m", "pytest", "--help", "-p", "no:pytest_postgresql"],
         runner.work,
@@ -399,13 +407,19 @@ def check_boss_options(runner: Runner) -> None:
         120,
         "pytest --help",
     )
-    wanted = [BOSS_PG_BIN_OPTION, BOSS_CACHE_OPTION]
-    absent = [option for option in wanted if option not in output]
+    offered = set(re.findall(r"(--pg-[a-z-]+)", output))
+    absent = []
+    for key, candidates in BOSS_OPTION_CANDIDATES.items():
+        found = [flag for flag in candidates if flag in offered]
+        if found:
+            runner.boss_options[key] = found[0]
+        else:
+            absent.append(" or ".join(candidates))
     if rc != 0 or absent:
-        lines = [line for line in output.splitlines() if "--pg" in line]
         raise BenchError(
             f"pytest-boss offers no {', '.join(absent) or 'working plugin'} (pytest --help "
-            f"exit status {rc}); its options are:\n" + "\n".join(lines or output.splitlines()[-20:])
+            f"exit status {rc}); it offers: {', '.join(sorted(offered)) or 'nothing'}\n"
+            + "\n".join(output.splitlines()[-20:])
         )
 
 
@@ -518,6 +532,41 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+NOTES = """
+## What is measured
+
+- Every number is the wall time of one whole `python -m pytest` subprocess (interpreter
+  start to exit, server shutdown and clean-up included), the median of the repetitions; the
+  two tools alternate. "first test at" is the time from spawning pytest to the first
+  line of the test body (fixtures set up, server running).
+- Both tools use the same PostgreSQL binaries. As root, both run from the same virtualenv
+  as the same unprivileged user. Each run loads only its own tool's plugin (`-p no:boss` /
+  `-p no:pytest_postgresql`), both with `-p no:cacheprovider`.
+- Each tool keeps its defaults for where data lives. pytest-postgresql runs initdb at every
+  session into pytest's basetemp (`/tmp/pytest-of-<user>/...`, the root ext4 filesystem
+  here) and starts the server with fsync off (`-F`). pytest-boss copies a cached initdb
+  result into its default cluster folder (`/dev/shm` when it has room). The bench gives
+  pytest-boss a template cache folder of its own (under /var/tmp, ext4, like the default
+  `~/.cache/pytest-boss`), emptied before every cold run; the OS page cache is not dropped.
+  pytest-postgresql has no cache: its cold and warm runs do the same work.
+- Workload 1: one test connects with psycopg to the server's `postgres` database and runs
+  `SELECT 1` (pytest-postgresql: the `postgresql_proc` fixture; pytest-boss: `pg_cluster`).
+- Workload 2: 100 tests, each creates a table and inserts a row in a fresh database
+  (pytest-postgresql: the `postgresql` client fixture, which clones its template database
+  and drops it after the test; pytest-boss: `pg_database`, connected with psycopg).
+- Workload 3: 50 tests, 25 combinations of `max_connections` 20..24 (postmaster-level) and
+  `work_mem` 1MB..5MB (reloadable), twice each, grouped by `max_connections`, same order
+  in both suites. pytest-postgresql: one `factories.postgresql_proc(postgres_options=
+  "-c max_connections=N")` per postmaster-level configuration (5 servers, in conftest.py)
+  and `work_mem` set for the test's connection with `set_config` (the cheapest choice its
+  users have; a process fixture per combination would mean 25 servers). pytest-boss: one
+  `@pytest.mark.pg_conf(max_connections=N, work_mem=...)` per test, default pool size.
+- Workload 4: the same suites with pytest-xdist `-n 2` (default load scheduling): in both
+  tools each worker starts its own servers.
+- Suites: `bench/suites/postgresql/*` and `bench/suites/boss/*`.
+"""
+
+
 def markdown(
     command: str,
     started: datetime.datetime,
@@ -529,6 +578,10 @@ def markdown(
 ) -> str:
     """RESULTS.md: the table and everything needed to reproduce it."""
     v, m = info["versions"], info["machine"]
+    inner = "\n".join(
+        f"    {shlex.join(pytest_argv(tool, WORKLOAD_BY_NAME['settings-n2'], runner))}"
+        for tool in TOOLS
+    )
     return (
         "# Benchmark: pytest-boss against pytest-postgresql\n\n"
         f"Command: `{command}` (as {'root' if os.geteuid() == 0 else 'a normal user'}; "
@@ -536,10 +589,15 @@ def markdown(
         f"Date: {started:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s in all. "
         f"Median of {repeat} runs; ratio = pytest-postgresql / pytest-boss.\n\n"
         f"Machine: {m['system']}, {m['cpu']}, {m['cores']} cores, {m['memory']}, "
-        f"load average at start {m['loadavg']}.\n\n"
+        f"load average {m['loadavg']} at start, {m.get('loadavg_end', '?')} at the end.\n\n"
         f"Versions: {v['postgresql']} ({runner.pg_bin}), Python {v['python']}, "
         f"pytest {v['pytest']}, pytest-xdist {v['pytest-xdist']}, psycopg {v['psycopg']}, "
-        f"pytest-postgresql {v['pytest-postgresql']}, pytest-boss {v['pytest-boss']}.\n\n" + body
+        f"pytest-postgresql {v['pytest-postgresql']}, pytest-boss {v['pytest-boss']}.\n\n"
+        + body
+        + "\nInner command lines (workload 4, settings suite), run in a copy of bench/suites:\n\n"
+        + inner
+        + "\n"
+        + NOTES
     )
 
 
@@ -572,7 +630,7 @@ def measure(
     """The measurements proper, in a prepared runner."""
     info = {"versions": versions(runner), "machine": machine()}
     if BOSS in tools:
-        check_boss_options(runner)
+        find_boss_options(runner)
     print(f"suites in {runner.work}, run as {runner.user or 'me'}", file=sys.stderr)
     results = {(t, w.name): Measurement(t, w.name) for t in TOOLS for w in workloads}
     # One untimed run each, so that imports and binaries are in the page cache for everyone.
@@ -599,6 +657,7 @@ def measure(
                 extra = f" (first test at {first:.3f})" if first is not None else ""
                 print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
     elapsed = time.perf_counter() - t0
+    info["machine"]["loadavg_end"] = machine()["loadavg"]
     body = table(workloads, results)
     print(body)
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
