@@ -83,7 +83,7 @@ OPTIONS: tuple[Option, ...] = (
         default=(),
     ),
     Option(
-        "pg_cache",
+        "pg_cache_dir",
         "string",
         "folder of the initdb template cache shared by runs (default: the user cache folder)",
         metavar="DIR",

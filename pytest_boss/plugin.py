@@ -1,11 +1,32 @@
-"""pytest hooks of pytest-boss: options, markers, header and reports (entry point `boss`)."""
+"""pytest hooks of pytest-boss: options, markers, header and reports (entry point `boss`).
+
+Every entry point pytest calls is here; the fixtures live in `fixtures.py` and are imported
+below so pytest registers them with this plugin.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
+from . import __version__
+from .errors import BossUsageError
+from .fixtures import (  # noqa: F401 - registered with pytest by being module attributes
+    pg_cluster,
+    pg_cluster_factory,
+    pg_conf,
+    pg_database,
+    pg_hba,
+    pg_installation,
+    pg_lease,
+    pg_pool,
+    pg_session,
+    pg_template_loader,
+)
 from .markers import MARKERS
 from .options import add_options
+from .session import LOG_KEY, BossSession, installations_for, session_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -15,3 +36,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker.line)
+    config.stash[BossSession.KEY] = BossSession(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The last line of defence of a normal exit: the pool fixture's finally ran already.
+    session = config.stash.get(BossSession.KEY, None)
+    if session is not None:
+        session.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    installs = installations_for(config, quiet=True)
+    if not installs:
+        return [f"pytest-boss {__version__}: no PostgreSQL found (see --pg-bin)"]
+    lines = [f"pytest-boss {__version__}"]
+    for install in installs:
+        lines.append(f"  {install.describe()}")
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test once per installation when several are given (--pg-bin twice)."""
+    if "pg_installation" not in metafunc.fixturenames:
+        return
+    installs = installations_for(metafunc.config, quiet=True)
+    if len(installs) > 1:
+        metafunc.parametrize(
+            "pg_installation",
+            installs,
+            ids=[install.id for install in installs],
+            indirect=True,
+            scope="session",
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and report.when == "setup" and isinstance(excinfo.value, BossUsageError):
+        # The mistake is the test's, not pytest-boss's: say it in one line, no traceback.
+        report.longrepr = f"{item.nodeid}: {type(excinfo.value).__name__}: {excinfo.value}"
+    if report.failed:
+        marks = item.stash.get(LOG_KEY, None)
+        if marks:
+            text = session_of(item.config).log_text(marks)
+            if text:
+                report.sections.append(("PostgreSQL server log", text))
+    return report

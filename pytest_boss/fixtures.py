@@ -1,0 +1,189 @@
+"""The fixtures of pytest-boss, in layers a conftest.py may override by name.
+
+Session layers: `pg_session` (this process's state), `pg_installation` (the binaries; one
+per --pg-bin when several are given), `pg_pool` (running clusters keyed by postmaster-level
+configuration), `pg_template_loader` (what fills pg_database's template). Per-test views:
+`pg_lease` (this test's use of a pooled cluster), `pg_cluster`, `pg_conf`, `pg_hba`,
+`pg_database`, and `pg_cluster_factory` for private clusters.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+from collections.abc import Callable, Generator, Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from .boss.cluster import Cluster
+from .boss.installation import Installation
+from .database import Database
+from .handles import ConfHandle, HbaHandle
+from .lease import Lease
+from .markers import call_marker, needs_of
+from .pool import ClusterPool
+from .session import LOG_KEY, BossSession, installations_for, session_of
+
+__all__ = [
+    "pg_cluster",
+    "pg_cluster_factory",
+    "pg_conf",
+    "pg_database",
+    "pg_hba",
+    "pg_installation",
+    "pg_lease",
+    "pg_pool",
+    "pg_session",
+    "pg_template_loader",
+]
+
+TemplateLoader = Callable[[Database], None]
+ClusterFactory = Callable[..., Cluster]
+
+
+@pytest.fixture(scope="session")
+def pg_session(pytestconfig: pytest.Config) -> Generator[BossSession, None, None]:
+    """This process's pytest-boss state; every server it started is stopped at the end."""
+    session = session_of(pytestconfig)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="session")
+def pg_installation(request: pytest.FixtureRequest) -> Installation:
+    """The PostgreSQL installation of this test (parametrized when --pg-bin names several)."""
+    param = getattr(request, "param", None)
+    if isinstance(param, Installation):
+        return param
+    return installations_for(request.config)[0]
+
+
+@pytest.fixture(scope="session")
+def pg_pool(pg_session: BossSession, pg_installation: Installation) -> ClusterPool:
+    """The running clusters of this worker for one installation."""
+    return pg_session.pool(pg_installation)
+
+
+def _template_loader(sources: Iterable[str], rootdir: str) -> TemplateLoader | None:
+    """A loader running SQL files (globs, relative to rootdir) and module:function callables."""
+    sources = list(sources)
+    if not sources:
+        return None
+
+    def load(database: Database) -> None:
+        for source in sources:
+            if source.endswith(".sql") or glob.has_magic(source):
+                paths = sorted(glob.glob(os.path.join(rootdir, source)))
+                if not paths:
+                    raise pytest.UsageError(f"pytest-boss: pg_template {source!r} matches no file")
+                for path in paths:
+                    with open(path, encoding="utf-8") as fo:
+                        database.sql(fo.read())
+            else:
+                module, _, name = source.partition(":")
+                if not name:
+                    raise pytest.UsageError(
+                        f"pytest-boss: pg_template {source!r} is neither a .sql file nor "
+                        "module:function"
+                    )
+                function = getattr(importlib.import_module(module), name)
+                function(database)
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
+    """What fills the template of `pg_database`, once per cluster: the pg_template ini key.
+
+    Override it in conftest.py (session scope) to return your own `loader(database)`.
+    """
+    session = session_of(pytestconfig)
+    return _template_loader(session.template_sources, str(pytestconfig.rootpath))
+
+
+@pytest.fixture
+def pg_lease(request: pytest.FixtureRequest, pg_pool: ClusterPool) -> Generator[Lease, None, None]:
+    """This test's use of a pooled cluster, with its markers applied, undone at teardown."""
+    session = pg_pool.session
+    needs = needs_of(request.node)
+    pooled, reloadable = pg_pool.acquire(needs)
+    lease = Lease(pg_pool, pooled)
+    request.node.stash.setdefault(LOG_KEY, []).append(lease.mark)
+    try:
+        rules = [*needs.hba, *session.default_hba] if needs.hba_replace else list(needs.hba)
+        lease.apply(reloadable, rules, needs.hba_replace)
+        yield lease
+    finally:
+        lease.release()
+
+
+@pytest.fixture
+def pg_cluster(pg_lease: Lease) -> Cluster:
+    """A running Cluster with this test's markers applied; shared with tests of the same
+    postmaster-level needs, and restored after the test."""
+    return pg_lease.cluster
+
+
+@pytest.fixture
+def pg_conf(pg_lease: Lease) -> ConfHandle:
+    """The settings of this test's cluster: read the effective value, assign to apply at
+    once (reload or restart), `del` to drop the test's own value; undone after the test."""
+    return ConfHandle(pg_lease)
+
+
+@pytest.fixture
+def pg_hba(pg_lease: Lease) -> HbaHandle:
+    """The pg_hba.conf records of this test's cluster; edits apply at once, undone after."""
+    return HbaHandle(pg_lease)
+
+
+@pytest.fixture
+def pg_database(
+    pg_lease: Lease, pg_pool: ClusterPool, pg_template_loader: TemplateLoader | None
+) -> Generator[Database, None, None]:
+    """A fresh database for this test, copied from the template database, dropped after."""
+    database = pg_pool.new_database(pg_lease.pooled, pg_template_loader)
+    try:
+        yield database
+    finally:
+        if pg_lease.cluster.running():
+            pg_pool.drop_database(database)
+
+
+@pytest.fixture
+def pg_cluster_factory(
+    request: pytest.FixtureRequest, pg_pool: ClusterPool
+) -> Generator[ClusterFactory, None, None]:
+    """`pg_cluster_factory(conf={...}, hba=[...], **initdb_options)`: private running clusters
+    for this test (several allowed), stopped and removed after it."""
+    made = []
+
+    def factory(
+        conf: Mapping[str, Any] | None = None,
+        hba: Iterable[str] = (),
+        **initdb_options: Any,
+    ) -> Cluster:
+        settings = call_marker("pg_conf", (dict(conf or {}),), {})
+        rules, _ = call_marker("pg_hba", tuple(hba), {})
+        init = call_marker("pg_init", (), initdb_options)
+        pooled = pg_pool.private(settings, rules, init)
+        made.append(pooled)
+        request.node.stash.setdefault(LOG_KEY, []).append(Lease.mark_of(pooled.cluster))
+        return pooled.cluster
+
+    try:
+        yield factory
+    finally:
+        errors = []
+        for pooled in made:
+            try:
+                pg_pool.discard_private(pooled)
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]

@@ -1,0 +1,400 @@
+"""Running clusters of one worker, keyed by what only a new postmaster can change.
+
+Two tests share a cluster when they need the same initdb options and the same
+postmaster-level settings (by the server's own `context`); reloadable settings and hba rules
+are applied per test by a `Lease` and never select another cluster. At most `pool_size`
+clusters run at once: the least recently used one is stopped (not deleted) to make room.
+Clusters are copies of the initdb template cache; private ones (`pg_cluster_factory`) are
+made the same way and belong to one test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster
+from .boss.control import ControlError, PortInUseError
+from .boss.init import Initializor
+from .boss.installation import Installation
+from .boss.privileges import ServerUser, server_bindir, server_user
+from .database import Database
+from .errors import BossUsageError, HbaRuleError, MarkerError
+from .markers import Needs
+from .ports import PortClaim, claim_port
+from .settings import SettingsCatalog
+from .template import TemplateCache, TemplateKey
+
+if TYPE_CHECKING:
+    from .session import BossSession
+
+__all__ = ["ClusterPool", "PoolKey", "Pooled"]
+
+#: initdb options every cluster gets unless the test's pg_init says otherwise: local (socket)
+#: logins are trusted (the socket folder is private), TCP logins need the run's password.
+BASE_INIT: Mapping[str, object] = {"auth_local": "trust", "auth_host": "scram-sha-256"}
+#: The name of the per-cluster template database `pg_database` copies.
+TEMPLATE_DB = "boss_template"
+_START_ATTEMPTS = 5
+#: Longest cluster folder that still leaves room for "/pytest-boss-XXXXXXXX/.s.PGSQL.NNNNN"
+#: within a unix socket path's 107 bytes.
+_SOCKET_PARENT_MAX = 70
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """What selects a pooled cluster: initdb options and postmaster-level settings."""
+
+    init: tuple[tuple[str, str], ...]
+    postmaster: tuple[tuple[str, str], ...]
+
+
+@dataclass(eq=False)
+class Pooled:
+    """One cluster made by the pool, and the files as the pool left them."""
+
+    cluster: Cluster
+    folder: str
+    key: PoolKey | None
+    claim: PortClaim | None = None
+    base: dict[str, bytes] = field(default_factory=dict)
+    template_loaded: bool = False
+    databases: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    leased: bool = False
+
+    @property
+    def data_dir(self) -> str:
+        return self.cluster.data_dir
+
+    @property
+    def conf_path(self) -> str:
+        return self.cluster.config_path
+
+    @property
+    def hba_path(self) -> str:
+        return self.cluster.hba_path
+
+    @property
+    def auto_path(self) -> str:
+        return os.path.join(self.data_dir, AUTO_CONFIG_FILENAME)
+
+    def snapshot(self) -> dict[str, bytes]:
+        """The bytes of the files a test may change."""
+        return {path: _read(path) for path in (self.conf_path, self.hba_path, self.auto_path)}
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fo:
+            return fo.read()
+    except FileNotFoundError:
+        return b""
+
+
+class ClusterPool:
+    """The clusters of one installation in one worker."""
+
+    def __init__(self, session: BossSession, installation: Installation) -> None:
+        self.session = session
+        self.installation = installation
+        self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
+        self._private: list[Pooled] = []
+        self._checked: set[tuple[str, str]] = set()
+        self._serial = itertools.count(1)
+
+    # -- shared machinery --------------------------------------------------------------------
+
+    @cached_property
+    def user(self) -> ServerUser:
+        return server_user(self.session.server_user_name)
+
+    @cached_property
+    def catalog(self) -> SettingsCatalog:
+        return SettingsCatalog.load(self.installation.postgres, self.installation.version_string)
+
+    @cached_property
+    def templates(self) -> TemplateCache:
+        return TemplateCache(self.session.cache_dir, self.session.run_dir())
+
+    @cached_property
+    def ports_dir(self) -> str:
+        """Port claims shared by every pytest-boss process of this user on this machine."""
+        base = self.session.cache_dir or os.path.join(self.session.run_dir(), "..")
+        return os.path.join(base, "ports")
+
+    # -- checking a test's needs -------------------------------------------------------------
+
+    def check_conf(self, conf: Mapping[str, str]) -> None:
+        """Raise the error the server would raise for these settings (before touching files)."""
+        self.catalog.check(conf, cache=self._checked)
+
+    @staticmethod
+    def check_hba(rules: Sequence[str]) -> None:
+        """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
+        if not rules:
+            return
+        from .boss.hba import HBAError, read_config
+
+        for rule in rules:
+            try:
+                read_config([rule])
+            except HBAError as exc:
+                raise HbaRuleError(rule, str(exc)) from None
+
+    def key_of(self, needs: Needs) -> tuple[PoolKey, dict[str, str]]:
+        """The pool key of a test, and its reloadable settings (applied by its lease)."""
+        postmaster, reloadable = self.catalog.split(needs.conf)
+        key = PoolKey(needs.init_key(), tuple(sorted(postmaster.items())))
+        return key, reloadable
+
+    def check_init(self, init: Mapping[str, object]) -> None:
+        """pg_init options must be Initializor's keywords."""
+        import inspect
+
+        allowed = set(inspect.signature(Initializor.__call__).parameters) - {"self", "data_dir"}
+        unknown = sorted(set(init) - allowed)
+        if unknown:
+            raise MarkerError(
+                "pg_init",
+                "(**initdb_options)",
+                f"unknown initdb option {', '.join(map(repr, unknown))}; known: "
+                + ", ".join(sorted(allowed)),
+            )
+
+    # -- pooled clusters ---------------------------------------------------------------------
+
+    def acquire(self, needs: Needs) -> tuple[Pooled, dict[str, str]]:
+        """A running cluster for these needs, and the settings the lease must still apply."""
+        self.check_init(needs.init)
+        self.check_conf(needs.conf)
+        self.check_hba(needs.hba)
+        key, reloadable = self.key_of(needs)
+        pooled = self._entries.get(key)
+        if pooled is None:
+            self._make_room()
+            pooled = self._make(needs.init, dict(key.postmaster), (), False, "c", key)
+            self._entries[key] = pooled
+        else:
+            self._entries.move_to_end(key)
+            if not pooled.cluster.running():
+                self._make_room()
+                self._start(pooled)
+        pooled.leased = True
+        return pooled, reloadable
+
+    def _make_room(self) -> None:
+        running = [p for p in self._entries.values() if p.cluster.running()]
+        for pooled in running[: max(0, len(running) - self.session.pool_size + 1)]:
+            self._stop(pooled)
+
+    def release(self, pooled: Pooled) -> None:
+        pooled.leased = False
+
+    def restore(self, pooled: Pooled) -> None:
+        """Bring a pooled cluster back to the pool's state, or replace it when it won't come.
+
+        Files are put back byte for byte (ALTER SYSTEM's file is emptied), then the server is
+        reloaded, or restarted when a postmaster-level value changed, or started when a test
+        stopped or killed it.
+        """
+        try:
+            changed = False
+            for path, data in pooled.base.items():
+                if _read(path) != data:
+                    _write_as(path, data, self.user)
+                    changed = True
+            if not pooled.cluster.running():
+                self._start(pooled)
+            elif changed:
+                pending = self.reload(pooled)
+                if pending:
+                    self._restart(pooled)
+        except (ControlError, OSError, BossUsageError):
+            self._replace(pooled)
+
+    def _replace(self, pooled: Pooled) -> None:
+        """A cluster a test broke beyond repair: drop it; the key gets a new one on demand."""
+        for key, entry in list(self._entries.items()):
+            if entry is pooled:
+                del self._entries[key]
+        self._discard(pooled)
+
+    # -- private clusters --------------------------------------------------------------------
+
+    def private(
+        self,
+        conf: Mapping[str, str],
+        hba: Sequence[str],
+        init: Mapping[str, object],
+    ) -> Pooled:
+        """A new running cluster for one test (pg_cluster_factory)."""
+        self.check_init(init)
+        self.check_conf(conf)
+        self.check_hba(hba)
+        pooled = self._make(init, conf, hba, False, "f", None)
+        self._private.append(pooled)
+        return pooled
+
+    def discard_private(self, pooled: Pooled) -> None:
+        if pooled in self._private:
+            self._private.remove(pooled)
+        self._discard(pooled)
+
+    # -- databases ---------------------------------------------------------------------------
+
+    def new_database(self, pooled: Pooled, loader: Callable[[Database], None] | None) -> Database:
+        """A fresh database copied from the cluster's template database (filled once)."""
+        cluster = pooled.cluster
+        if not pooled.template_loaded:
+            cluster.sql(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+            cluster.sql(f"CREATE DATABASE {TEMPLATE_DB}")
+            if loader is not None:
+                loader(Database(TEMPLATE_DB, cluster))
+            cluster.sql(f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
+            pooled.template_loaded = True
+        name = f"test_{self.session.worker}_{next(pooled.databases)}".lower()
+        # The template has no connections (loaded and closed): the plain copy is the cheapest.
+        cluster.sql(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}')
+        return Database(name, cluster)
+
+    @staticmethod
+    def drop_database(database: Database) -> None:
+        database.cluster.sql(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+
+    # -- making, starting, stopping ----------------------------------------------------------
+
+    def _initdb(self, init: Mapping[str, object]) -> str:
+        """Run initdb for the template cache in a folder the server user can reach."""
+        holder = self.user.make_private_dir(self.session.run_dir(), "initdb-")
+        data = os.path.join(holder, "data")
+        initdb = os.path.join(server_bindir(self.installation.bindir, self.user), "initdb")
+        Initializor(initdb, user=self.user)(data, **{**BASE_INIT, **init})  # type: ignore[arg-type]
+        return data
+
+    def _make(
+        self,
+        init: Mapping[str, object],
+        conf: Mapping[str, str],
+        hba: Sequence[str],
+        hba_replace: bool,
+        prefix: str,
+        key: PoolKey | None,
+    ) -> Pooled:
+        inst = self.installation
+        entry = self.templates.get(
+            TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
+            build=lambda: self._initdb(init),
+        )
+        run_dir = self.session.run_dir()
+        folder = self.user.make_private_dir(run_dir, f"{prefix}{next(self._serial)}-")
+        data = os.path.join(folder, "data")
+        pooled: Pooled | None = None
+        try:
+            TemplateCache.copy(entry, data)
+            self.user.chown_tree(data)
+            cluster = Cluster(
+                data,
+                inst.pg_config_dict,
+                user=str(init.get("superuser", "postgres")),
+                server_user=self.user,
+            )
+            pooled = Pooled(cluster, folder, key)
+            pooled.claim = claim_port(self.ports_dir)
+            # Sockets beside the data when the path stays short enough for a unix socket.
+            socket_parent = folder if len(folder) < _SOCKET_PARENT_MAX else None
+            cluster.configure(
+                port=pooled.claim.port,
+                settings={**self.session.default_conf, **conf},
+                socket_parent=socket_parent,
+            )
+            rules = [*hba, *self.session.default_hba]
+            if rules or hba_replace:
+                from .lease import write_hba
+
+                write_hba(pooled, rules, hba_replace, self.user)
+            self._start(pooled)
+            pooled.base = pooled.snapshot()
+            return pooled
+        except BaseException:
+            if pooled is not None:
+                self._discard(pooled, keep=False)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _start(self, pooled: Pooled) -> None:
+        """Start with a claimed port; a port taken meanwhile by another program is retried."""
+        for attempt in range(_START_ATTEMPTS):
+            if pooled.claim is None:
+                pooled.claim = claim_port(self.ports_dir)
+                pooled.cluster.set_parameters({"port": pooled.claim.port})
+            try:
+                pooled.cluster.start(port_retries=0)
+            except PortInUseError:
+                pooled.claim.release()
+                pooled.claim = None
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+                continue
+            break
+        pooled.cluster.set_password(self.session.password)
+
+    def _restart(self, pooled: Pooled) -> None:
+        pooled.cluster.stop("fast")
+        self._start(pooled)
+
+    @staticmethod
+    def reload(pooled: Pooled) -> list[str]:
+        """Reload and wait until new connections see it; the settings that need a restart."""
+        pooled.cluster.reload(wait=True)
+        rows = pooled.cluster.sql("SELECT name FROM pg_settings WHERE pending_restart")
+        return [str(row[0]) for row in rows]
+
+    def _stop(self, pooled: Pooled) -> None:
+        try:
+            if pooled.cluster.running():
+                pooled.cluster.stop("fast")
+        finally:
+            if pooled.claim is not None:
+                pooled.claim.release()
+                pooled.claim = None
+
+    def _discard(self, pooled: Pooled, keep: bool | None = None) -> None:
+        """Stop a cluster for good; remove its folders unless the run keeps them."""
+        keep = self.session.keep if keep is None else keep
+        try:
+            self._stop(pooled)
+        except ControlError:
+            if pooled.cluster.running():
+                pooled.cluster.stop("immediate")
+        finally:
+            if not keep:
+                pooled.cluster.drop()
+                shutil.rmtree(pooled.folder, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop every server of the pool (and remove their folders unless kept)."""
+        errors: list[BaseException] = []
+        for pooled in [*self._private, *self._entries.values()]:
+            try:
+                self._discard(pooled)
+            except Exception as exc:
+                errors.append(exc)
+        self._private.clear()
+        self._entries.clear()
+        if errors:
+            raise errors[0]
+
+
+def _write_as(path: str, data: bytes, user: ServerUser) -> None:
+    """Replace a server file atomically, owned by the server user."""
+    from .boss._atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, data)
+    user.chown(path)

@@ -1,0 +1,183 @@
+"""The per-process state of a pytest run: resolved options, installations, pools, cleanup.
+
+One `BossSession` lives in `config.stash` from `pytest_configure` on (each xdist worker has
+its own). Pools are made lazily, on the first test that needs a cluster, and every server
+they start is stopped by `close()`: from the session fixture's `finally`, from
+`pytest_unconfigure`, and from an `atexit` handler as the last safety net.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .boss.installation import Installation, InstallationError, find_installation
+from .options import resolve
+
+if TYPE_CHECKING:
+    from .pool import ClusterPool
+
+__all__ = ["LOG_KEY", "BossSession", "LogMark", "installations_for", "session_of"]
+
+#: Minimum free space on a RAM-backed folder before clusters go there.
+SHM_MIN_FREE = 512 * 1024 * 1024
+SHM = "/dev/shm"
+
+
+@dataclass(frozen=True)
+class LogMark:
+    """Where a test's share of a server log begins."""
+
+    path: str
+    offset: int
+
+
+LOG_KEY = pytest.StashKey[list[LogMark]]()
+
+
+def _parse_conf_lines(lines: tuple[str, ...]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise pytest.UsageError(
+                f"pytest-boss: pg_conf entry {line!r} is not NAME=VALUE (e.g. work_mem=64MB)"
+            )
+        settings[name.strip().lower()] = value.strip()
+    return settings
+
+
+class BossSession:
+    """What one pytest process knows about its PostgreSQL clusters."""
+
+    KEY = pytest.StashKey["BossSession"]()
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.password = secrets.token_urlsafe(24)
+        self.keep = bool(resolve(config, "pg_keep"))
+        self.pool_size = max(1, int(resolve(config, "pg_pool_size")))
+        self.default_conf: Mapping[str, str] = _parse_conf_lines(resolve(config, "pg_conf"))
+        self.default_hba: tuple[str, ...] = tuple(resolve(config, "pg_hba"))
+        self.template_sources: tuple[str, ...] = tuple(resolve(config, "pg_template"))
+        self.server_user_name: str | None = resolve(config, "pg_user")
+        self.no_cache = bool(resolve(config, "pg_no_cache"))
+        self._pools: dict[str, ClusterPool] = {}
+        self._run_dir: str | None = None
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- where things go ---------------------------------------------------------------------
+
+    @cached_property
+    def cache_dir(self) -> str | None:
+        """The template cache folder, or None when the cache is off for this run."""
+        if self.no_cache:
+            return None
+        from .template import default_cache_dir
+
+        return str(resolve(self.config, "pg_cache_dir") or default_cache_dir())
+
+    def run_dir(self) -> str:
+        """This worker's private folder for cluster data: RAM-backed when there is room."""
+        if self._run_dir is None:
+            parent = resolve(self.config, "pg_dir")
+            if not parent:
+                parent = SHM if _has_room(SHM) else tempfile.gettempdir()
+            os.makedirs(parent, exist_ok=True)
+            worker = re.sub(r"[^A-Za-z0-9]", "", self.worker)[:8]
+            self._run_dir = tempfile.mkdtemp(prefix=f"pytest-boss-{worker}-", dir=parent)
+            os.chmod(self._run_dir, 0o711)  # the server user may traverse, not list
+        return self._run_dir
+
+    # -- installations and pools -------------------------------------------------------------
+
+    def pool(self, installation: Installation) -> ClusterPool:
+        """The pool of clusters of one installation (made on first use)."""
+        from .pool import ClusterPool
+
+        if self._closed:
+            raise RuntimeError("pytest-boss: the session is closed; no new clusters")
+        if installation.bindir not in self._pools:
+            self._pools[installation.bindir] = ClusterPool(self, installation)
+        return self._pools[installation.bindir]
+
+    def log_text(self, marks: list[LogMark]) -> str:
+        """The server log lines written since each mark (a test's share of the logs)."""
+        parts = []
+        for mark in marks:
+            try:
+                with open(mark.path, "rb") as fo:
+                    fo.seek(mark.offset)
+                    data = fo.read(256 * 1024)
+            except OSError:
+                continue
+            if data.strip():
+                text = data.decode("utf-8", "replace").rstrip()
+                parts.append(text if len(marks) == 1 else f"--- {mark.path}\n{text}")
+        return "\n".join(parts)
+
+    def close(self) -> None:
+        """Stop every server of this process; remove the folders unless asked to keep them."""
+        if self._closed:
+            return
+        self._closed = True
+        errors = []
+        for pool in self._pools.values():
+            try:
+                pool.close()
+            except Exception as exc:  # keep stopping the others
+                errors.append(exc)
+        if self._run_dir is not None and not self.keep:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+        if errors:
+            raise errors[0]
+
+
+def _has_room(folder: str) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK) and st.f_bavail * st.f_frsize >= SHM_MIN_FREE
+
+
+def session_of(config: pytest.Config) -> BossSession:
+    return config.stash[BossSession.KEY]
+
+
+_INSTALLS = pytest.StashKey[list[Installation]]()
+_INSTALL_ERROR = pytest.StashKey[InstallationError]()
+
+
+def installations_for(config: pytest.Config, quiet: bool = False) -> list[Installation]:
+    """The installations of this run: each --pg-bin entry, else the first one found.
+
+    A failure is remembered and raised to each test that needs a cluster (`quiet` returns []
+    instead, for the header).
+    """
+    if _INSTALLS not in config.stash:
+        chosen: list[Installation] = []
+        try:
+            entries = resolve(config, "pg_bin") or (None,)
+            for entry in entries:
+                install = find_installation(entry)
+                if install not in chosen:
+                    chosen.append(install)
+        except InstallationError as exc:
+            config.stash[_INSTALL_ERROR] = exc
+        config.stash[_INSTALLS] = chosen
+    if _INSTALL_ERROR in config.stash and not quiet:
+        raise config.stash[_INSTALL_ERROR]
+    return config.stash[_INSTALLS]
