@@ -227,6 +227,13 @@ LINES = [
     one("\ufeffboss.a = 1\n", id="byte-order-mark-is-a-letter"),
     one("boss.a = 1\nnot ok at all\nboss.b = 2\n", id="error-middle-line"),
     one("", id="empty-file"),
+    one("boss.a$b = 1\n", id="error-name-dollar"),
+    one("=\n", id="error-lone-equals"),
+    one("boss.a = 1 =\n", id="error-trailing-equals"),
+    one("boss.a#c\n", id="error-comment-after-name"),
+    one("boss.a = a#b\nboss.b = 'a'#b\n", id="comment-ends-unquoted-value"),
+    pytest.param({"case.conf": b"boss.a = 1\0\n"}, None, id="error-nul-byte"),
+    pytest.param({"case.conf": b"# caf\xe9 \xff\nboss.a = 1\n"}, None, id="invalid-utf8-comment"),
 ] + [one(f"boss.v = {value}\n", id=f"value-{name}") for value, name in VALUES]
 
 
@@ -281,6 +288,16 @@ INCLUDES = [
         {"case.conf": "include 'sub'\n", "sub": DIR},
         ("sub", 1),
         id="include-directory-error",
+    ),
+    pytest.param(
+        {"case.conf": "include_if_exists 'sub'\n", "sub": DIR},
+        ("sub", 1),
+        id="include-if-exists-directory-error",
+    ),
+    pytest.param(
+        {"case.conf": "include_dir 'file.conf'\n", "file.conf": "boss.a = 1\n"},
+        None,
+        id="include-dir-of-a-file-error",
     ),
     pytest.param(
         {"case.conf": "include ''\n"},
