@@ -1,0 +1,499 @@
+"""pg_hba.conf record checks as the server does them (``hba.c``: ``parse_hba_line``).
+
+Private helper of ``hba``. ``check_record`` takes the tokenized fields of one record and
+either returns its parts or raises ``Rejected`` with the message the server shows in the
+``error`` column of ``pg_hba_file_rules``. The checks are those that need no server:
+anything depending on the build (``not supported by this build``), on server settings
+(``ssl``, ``oauth_validator_libraries``), on name resolution (RADIUS server names) or on
+other files (``@file``, ``include``) is left to the server.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from ._hba_lex import Field, Token
+from ._hba_regex import regex_error
+
+#: The newest PostgreSQL major version whose rules are modelled here.
+NEWEST = 18
+
+CONNECTION_TYPES = ("local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
+INCLUDE_DIRECTIVES = ("include", "include_if_exists", "include_dir")
+#: Every method a complete build knows; ``oauth`` from 18.
+METHODS = (
+    "trust",
+    "reject",
+    "scram-sha-256",
+    "md5",
+    "password",
+    "gss",
+    "sspi",
+    "ident",
+    "peer",
+    "ldap",
+    "radius",
+    "cert",
+    "pam",
+    "bsd",
+    "oauth",
+)
+
+
+class Rejected(ValueError):
+    """A record the server rejects; the argument is the server's message."""
+
+    @property
+    def reason(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass
+class Record:
+    """The parts of an accepted record (tokens keep their quoting)."""
+
+    type: str
+    databases: list[Token] = field(default_factory=list)
+    users: list[Token] = field(default_factory=list)
+    address: Token | None = None
+    netmask: str | None = None
+    method: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    path: str | None = None  # include directives only
+
+
+def is_keyword(token: Token, word: str) -> bool:
+    """PostgreSQL's ``token_is_keyword``: the word, written without a leading quote."""
+    return not token.quoted and token.value == word
+
+
+def _only(field_: Field, what: str) -> Token:
+    if len(field_.tokens) > 1:
+        raise Rejected(f"multiple values specified for {what}")
+    return field_.tokens[0]
+
+
+def numeric_address(text: str) -> tuple[int, bytes] | None:
+    """``getaddrinfo(text, AI_NUMERICHOST)``: (family, packed address), or None for a name.
+
+    The C library decides, as it does for the server: ``127.1`` and ``010.0.0.1`` are
+    IPv4 addresses to glibc. Raises ``Rejected`` for the rare failures other than "not a
+    numeric address".
+    """
+    if text == "":
+        return None
+    try:
+        infos = socket.getaddrinfo(text, None, socket.AF_UNSPEC, 0, 0, socket.AI_NUMERICHOST)
+    except socket.gaierror as exc:
+        if exc.errno == socket.EAI_NONAME:
+            return None
+        raise Rejected(f'invalid IP address "{text}": {exc.strerror}') from None
+    except (UnicodeError, ValueError):
+        return None
+    family, _, _, _, sockaddr = infos[0]
+    host = str(sockaddr[0]).split("%", 1)[0]
+    return int(family), socket.inet_pton(family, host)
+
+
+def strtol_prefix(text: str) -> tuple[int, str] | None:
+    """C ``strtol(text, &end, 10)``: (value, rest), or None when no digits were read."""
+    m = re.match(r"[ \t\n\v\f\r]*([+-]?)(\d+)", text)
+    if m is None:
+        return None
+    value = int(m.group(2))
+    return (-value if m.group(1) == "-" else value), text[m.end() :]
+
+
+def atoi(text: str) -> int:
+    """C ``atoi``: the leading integer, 0 when there is none (overflow is clamped)."""
+    parsed = strtol_prefix(text)
+    if parsed is None:
+        return 0
+    return max(min(parsed[0], 2**31 - 1), -(2**31))
+
+
+def cidr_bits(text: str, family: int) -> int | None:
+    """``pg_sockaddr_cidr_mask``: the prefix length after ``/``, None when invalid."""
+    parsed = strtol_prefix(text)
+    if text == "" or parsed is None or parsed[1] != "":
+        return None
+    bits = parsed[0]
+    limit = 32 if family == socket.AF_INET else 128
+    return bits if 0 <= bits <= limit else None
+
+
+def split_guc_list(text: str) -> list[str] | None:
+    """PostgreSQL's ``SplitGUCList(text, ',')``: the elements, None on a syntax error.
+
+    Elements may be double-quoted (``""`` is a quote); blanks around them are dropped; an
+    empty string is an empty list, an empty unquoted element is an error.
+    """
+    spaces = " \t\n\r\f\v"
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n and text[i] in spaces:
+        i += 1
+    if i == n:
+        return out
+    while True:
+        if i < n and text[i] == '"':
+            j = i + 1
+            name: list[str] = []
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    return None
+                name.append(text[j:k])
+                if k + 1 < n and text[k + 1] == '"':
+                    name.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            out.append("".join(name))
+        else:
+            j = i
+            while i < n and text[i] != "," and text[i] not in spaces:
+                i += 1
+            if i == j:
+                return None
+            out.append(text[j:i])
+        while i < n and text[i] in spaces:
+            i += 1
+        if i < n and text[i] == ",":
+            i += 1
+            while i < n and text[i] in spaces:
+                i += 1
+            continue
+        if i == n:
+            return out
+        return None
+
+
+_LDAP_SCOPES = {
+    "base": 0,
+    "one": 1,
+    "onelevel": 1,
+    "sub": 2,
+    "subtree": 2,
+    "subord": 3,
+    "subordinate": 3,
+    "children": 3,
+}
+
+
+def parse_ldap_url(url: str) -> dict[str, str]:
+    """The parts of an LDAP URL that the server uses, as OpenLDAP's ``ldap_url_parse`` reads it.
+
+    Returns keys among scheme, server, port, basedn, searchattribute, searchfilter, scope.
+    """
+    m = re.fullmatch(r"(?i)(ldap|ldaps|ldapi|cldap)://([^/?]*)(.*)", url)
+    if m is None:
+        raise Rejected(f'could not parse LDAP URL "{url}"')
+    scheme = m.group(1).lower()
+    hostport = m.group(2)
+    rest = m.group(3)
+    out: dict[str, str] = {"scheme": scheme}
+    host = hostport
+    port = ""
+    v6 = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", hostport)
+    if v6:
+        host, port = v6.group(1), v6.group(2) or ""
+    elif ":" in hostport:
+        host, port = hostport.rsplit(":", 1)
+    if port:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise Rejected(f'could not parse LDAP URL "{url}"')
+        out["port"] = str(int(port))
+    else:
+        out["port"] = "636" if scheme == "ldaps" else "389"
+    if host:
+        out["server"] = unquote(host)
+    if rest.startswith("/"):
+        parts = rest[1:].split("?")
+        if len(parts) > 5:
+            raise Rejected(f'could not parse LDAP URL "{url}"')
+        parts += [""] * (5 - len(parts))
+        dn, attrs, scope, filt, _ = parts
+        out["basedn"] = unquote(dn)
+        if attrs:
+            out["searchattribute"] = unquote(attrs.split(",")[0])
+        if scope and scope.lower() not in _LDAP_SCOPES:
+            raise Rejected(f'could not parse LDAP URL "{url}"')
+        if filt:
+            out["searchfilter"] = unquote(filt)
+    elif rest:
+        raise Rejected(f'could not parse LDAP URL "{url}"')
+    if scheme not in ("ldap", "ldaps"):
+        raise Rejected(f"unsupported LDAP URL scheme: {scheme}")
+    return out
+
+
+@dataclass
+class _State:
+    """What the option checks remember (the fields of ``HbaLine`` they look at)."""
+
+    conntype: str
+    method: str
+    version: int
+    set: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _only_for(name: str, methods: str) -> Rejected:
+    return Rejected(
+        f'authentication option "{name}" is only valid for authentication methods {methods}'
+    )
+
+
+def _check_option(name: str, value: str, st: _State) -> None:
+    """``parse_hba_auth_opt``: one ``name=value`` option, checked for the record's method."""
+    method = st.method
+    oauth = st.version >= 18
+    single = {
+        "pamservice": "pam",
+        "pam_use_hostname": "pam",
+        "ldapscheme": "ldap",
+        "ldapserver": "ldap",
+        "ldapport": "ldap",
+        "ldapbinddn": "ldap",
+        "ldapbindpasswd": "ldap",
+        "ldapsearchattribute": "ldap",
+        "ldapsearchfilter": "ldap",
+        "ldapbasedn": "ldap",
+        "ldapprefix": "ldap",
+        "ldapsuffix": "ldap",
+        "ldaptls": "ldap",
+        "ldapurl": "ldap",
+        "radiusservers": "radius",
+        "radiusports": "radius",
+        "radiussecrets": "radius",
+        "radiusidentifiers": "radius",
+    }
+    if oauth:
+        single.update(
+            issuer="oauth", scope="oauth", validator="oauth", delegate_ident_mapping="oauth"
+        )
+    if name == "map":
+        allowed = ("ident", "peer", "gss", "sspi", "cert") + (("oauth",) if oauth else ())
+        if method not in allowed:
+            text = (
+                "ident, peer, gssapi, sspi, cert, and oauth"
+                if oauth
+                else ("ident, peer, gssapi, sspi, and cert")
+            )
+            raise _only_for("map", text)
+    elif name == "clientcert":
+        if st.conntype != "hostssl":
+            raise Rejected('clientcert can only be configured for "hostssl" rows')
+        if value == "verify-ca":
+            if method == "cert":
+                raise Rejected(
+                    'clientcert can only be set to "verify-full" when using "cert" authentication'
+                )
+        elif value != "verify-full":
+            raise Rejected(f'invalid value for clientcert: "{value}"')
+    elif name == "clientname":
+        if st.conntype != "hostssl":
+            raise Rejected('clientname can only be configured for "hostssl" rows')
+        if value not in ("CN", "DN"):
+            raise Rejected(f'invalid value for clientname: "{value}"')
+    elif name in ("krb_realm", "include_realm"):
+        if method not in ("gss", "sspi"):
+            raise _only_for(name, "gssapi and sspi")
+    elif name in ("compat_realm", "upn_username"):
+        if method != "sspi":
+            raise _only_for(name, "sspi")
+    elif name in single:
+        if method != single[name]:
+            raise _only_for(name, single[name])
+        _check_method_option(name, value, st)
+    else:
+        raise Rejected(f'unrecognized authentication option name: "{name}"')
+    st.set[name] = value
+
+
+def _check_method_option(name: str, value: str, st: _State) -> None:
+    """Value checks of the ldap, radius and oauth options."""
+    if name == "ldapurl":
+        parts = parse_ldap_url(value)
+        for key, part in parts.items():
+            if key not in ("port", "scope"):
+                st.set["ldap" + key] = part
+    elif name == "ldapscheme":
+        if value not in ("ldap", "ldaps"):
+            raise Rejected(f'invalid ldapscheme value: "{value}"')
+    elif name == "ldapport":
+        if atoi(value) == 0:
+            raise Rejected(f'invalid LDAP port number: "{value}"')
+    elif name.startswith("radius"):
+        what = {
+            "radiusservers": "server",
+            "radiusports": "port",
+            "radiussecrets": "secret",
+            "radiusidentifiers": "identifiers",
+        }[name]
+        items = split_guc_list(value)
+        if items is None:
+            raise Rejected(f'could not parse RADIUS {what} list "{value}"')
+        if name == "radiusports":
+            for item in items:
+                if atoi(item) == 0:
+                    raise Rejected(f'invalid RADIUS port number: "{value}"')
+        st.lists[name] = items
+
+
+def _check_mandatory(st: _State) -> None:
+    """The checks ``parse_hba_line`` makes after the options: required and exclusive ones."""
+    s = st.set
+    if st.method == "ldap":
+        if "ldapprefix" in s or "ldapsuffix" in s:
+            if any(
+                k in s
+                for k in (
+                    "ldapbasedn",
+                    "ldapbinddn",
+                    "ldapbindpasswd",
+                    "ldapsearchattribute",
+                    "ldapsearchfilter",
+                )
+            ):
+                raise Rejected(
+                    "cannot use ldapbasedn, ldapbinddn, ldapbindpasswd, ldapsearchattribute,"
+                    " ldapsearchfilter, or ldapurl together with ldapprefix"
+                )
+        elif "ldapbasedn" not in s:
+            raise Rejected(
+                'authentication method "ldap" requires argument "ldapbasedn", "ldapprefix",'
+                ' or "ldapsuffix" to be set'
+            )
+        if "ldapsearchattribute" in s and "ldapsearchfilter" in s:
+            raise Rejected("cannot use ldapsearchattribute together with ldapsearchfilter")
+    elif st.method == "radius":
+        for key in ("radiusservers", "radiussecrets"):
+            if key not in st.lists:
+                raise Rejected(
+                    f'authentication method "radius" requires argument "{key}" to be set'
+                )
+        servers = st.lists["radiusservers"]
+        if not servers:
+            raise Rejected("list of RADIUS servers cannot be empty")
+        if not st.lists["radiussecrets"]:
+            raise Rejected("list of RADIUS secrets cannot be empty")
+        for key, what in (
+            ("radiussecrets", "RADIUS secrets"),
+            ("radiusports", "RADIUS ports"),
+            ("radiusidentifiers", "RADIUS identifiers"),
+        ):
+            got = st.lists.get(key, [])
+            if len(got) > 1 and len(got) != len(servers):
+                raise Rejected(
+                    f"the number of {what} ({len(got)}) must be 1 or the same as the number"
+                    f" of RADIUS servers ({len(servers)})"
+                )
+    elif st.method == "oauth":
+        for key in ("scope", "issuer"):
+            if key not in s:
+                raise Rejected(f'authentication method "oauth" requires argument "{key}" to be set')
+        if s.get("delegate_ident_mapping") == "1" and "map" in s:
+            raise Rejected("map cannot be used in combination with delegate_ident_mapping")
+
+
+def check_include(fields: list[Field], version: int) -> Record | None:
+    """An ``include``-like directive (16+): exactly two fields, the first one the keyword."""
+    if version < 16 or len(fields) != 2:
+        return None
+    word = fields[0].tokens[0].value
+    if word not in INCLUDE_DIRECTIVES:
+        return None
+    return Record(type=word, path=fields[1].tokens[0].value)
+
+
+def check_record(fields: list[Field], version: int = NEWEST) -> Record:
+    """Check one record like ``parse_hba_line``; raise ``Rejected`` with the server's message."""
+    directive = check_include(fields, version)
+    if directive is not None:
+        return directive
+    it = iter(fields)
+    conntype = _only(next(it), "connection type").value
+    if conntype not in CONNECTION_TYPES:
+        raise Rejected(f'invalid connection type "{conntype}"')
+    rec = Record(type=conntype)
+
+    names = next(it, None)
+    if names is None:
+        raise Rejected("end-of-line before database specification")
+    rec.databases = list(names.tokens)
+    names = next(it, None)
+    if names is None:
+        raise Rejected("end-of-line before role specification")
+    rec.users = list(names.tokens)
+    if version >= 16:
+        for token in rec.databases + rec.users:
+            if token.value.startswith("/"):
+                error = regex_error(token.value[1:])
+                if error is not None:
+                    raise Rejected(f'invalid regular expression "{token.value[1:]}": {error}')
+
+    if conntype != "local":
+        addr_field = next(it, None)
+        if addr_field is None:
+            raise Rejected("end-of-line before IP address specification")
+        addr = _only(addr_field, "host address")
+        rec.address = addr
+        if not any(is_keyword(addr, k) for k in ("all", "samehost", "samenet")):
+            text, slash, bits = addr.value.partition("/")
+            numeric = numeric_address(text)
+            if slash:
+                if numeric is None:
+                    raise Rejected(
+                        f'specifying both host name and CIDR mask is invalid: "{addr.value}"'
+                    )
+                if cidr_bits(bits, numeric[0]) is None:
+                    raise Rejected(f'invalid CIDR mask in address "{addr.value}"')
+            elif numeric is not None:
+                mask_field = next(it, None)
+                if mask_field is None:
+                    raise Rejected("end-of-line before netmask specification")
+                mask = _only(mask_field, "netmask").value
+                try:
+                    infos = socket.getaddrinfo(
+                        mask, None, socket.AF_UNSPEC, 0, 0, socket.AI_NUMERICHOST
+                    )
+                except socket.gaierror as exc:
+                    raise Rejected(f'invalid IP mask "{mask}": {exc.strerror}') from None
+                except (UnicodeError, ValueError):
+                    raise Rejected(f'invalid IP mask "{mask}": Name or service not known') from None
+                if infos[0][0] != numeric[0]:
+                    raise Rejected("IP address and mask do not match")
+                rec.netmask = mask
+
+    method_field = next(it, None)
+    if method_field is None:
+        raise Rejected("end-of-line before authentication method")
+    method = _only(method_field, "authentication type").value
+    if method not in METHODS or (method == "oauth" and version < 18):
+        raise Rejected(f'invalid authentication method "{method}"')
+    rec.method = method
+    effective = "peer" if (conntype == "local" and method == "ident") else method
+    if conntype == "local" and effective == "gss":
+        raise Rejected("gssapi authentication is not supported on local sockets")
+    if conntype != "local" and effective == "peer":
+        raise Rejected("peer authentication is only supported on local sockets")
+    if conntype != "hostssl" and effective == "cert":
+        raise Rejected("cert authentication is only supported on hostssl connections")
+
+    st = _State(conntype=conntype, method=effective, version=version)
+    for option_field in it:
+        for token in option_field.tokens:
+            name, eq, value = token.value.partition("=")
+            if not eq:
+                raise Rejected(f"authentication option not in name=value format: {token.value}")
+            _check_option(name, value, st)
+            rec.options.append((name, value))
+    _check_mandatory(st)
+    return rec
