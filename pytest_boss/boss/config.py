@@ -353,7 +353,7 @@ def render(value: Value) -> str:
 
 def _lower(name: str) -> str:
     """ASCII-only case folding, as the server's ``guc_name_compare``."""
-    return name.translate(_ASCII_LOWER)
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
 
 
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
@@ -653,12 +653,18 @@ def alter_config(
     A line the server would reject raises ``ConfigSyntaxError`` (with its line number).
     """
     physical, with_ends = _input_lines(fo)
+    names = [(key, _check_name(key)) for key in (map.keys() if keys is None else keys)]
+    wanted = {name for _, name in names}
     lexer = _lexer("=", "#", "'")
     lines = [_Line(text) for text in physical]
     for lineno, line in enumerate(lines, 1):
         text = _strip_eol(line.text)
         result = _parse_active(text, lexer)
         if result is None:
+            # Only a comment naming a wanted setting can matter: skip lexing the others.
+            folded = _lower(text)
+            if not any(name in folded for name in wanted):
+                continue
             commented = _parse_commented(text, lexer)
             if commented is not None:
                 line.key, line.value = commented
@@ -671,8 +677,7 @@ def alter_config(
             line.name = _lower(text[line.key])
 
     line_end = _line_end(physical) if with_ends else ""
-    for key in map.keys() if keys is None else keys:
-        name = _check_name(key)
+    for key, name in names:
         value = map[key]
         live = [line for line in lines if line.name == name and not line.commented]
         if value is None:
