@@ -33,9 +33,16 @@ from urllib.parse import urlencode
 
 from . import config
 from ._atomic import atomic_write_text
-from .control import Controller, NotRunningError, Options, PortInUseError, log_tail
+from .control import (
+    LOG_TAIL_LINES,
+    Controller,
+    Options,
+    PortInUseError,
+    ReloadError,
+    log_tail,
+)
 from .init import Initializor
-from .installation import Installation, parse_version
+from .installation import Installation, InstallationError, parse_version
 from .privileges import (
     PRIVATE_PREFIX,
     ServerUser,
@@ -130,6 +137,16 @@ def free_port(host: str = LOOPBACK) -> int:
         return port
 
 
+def _require_programs(bindir: str, programs: Iterable[str]) -> None:
+    """Fail clearly, before anything is made, when the installation lacks a program."""
+    missing = [p for p in programs if not os.access(os.path.join(bindir, p), os.X_OK)]
+    if missing:
+        raise InstallationError(
+            f"The PostgreSQL binaries {', '.join(missing)} are missing from {bindir}.",
+            [(bindir, "missing " + ", ".join(missing))],
+        )
+
+
 def _pg_dict(pg_config_dict: PgConfig) -> dict[str, str]:
     if isinstance(pg_config_dict, Installation):
         return dict(pg_config_dict.pg_config_dict)
@@ -171,6 +188,7 @@ class Cluster:
             server_user if isinstance(server_user, ServerUser) else _server_user(server_user)
         )
         self._server_bindir: str | None = None
+        self._meta: dict[str, Any] = {}
         meta = self._read_meta()
         self.user: str = user or str(meta.get("superuser") or "postgres")
         self.password = password
@@ -216,6 +234,7 @@ class Cluster:
         initdb_options.setdefault("auth_host", "scram-sha-256")
         if os.path.lexists(path):
             raise ClusterError(f"{path} already exists: give a new folder to create", path)
+        _require_programs(facts["bindir"], ("initdb", "postgres"))
         sbindir = server_bindir(facts["bindir"], su)
         placed = place_directory(path, su)
         try:
@@ -292,6 +311,7 @@ class Cluster:
     def server_bindir(self) -> str:
         """The binaries the server user runs (a readable copy when it cannot read ours)."""
         if self._server_bindir is None:
+            _require_programs(self.bindir, ("postgres",))
             self._server_bindir = server_bindir(self.bindir, self.server_user)
         return self._server_bindir
 
@@ -424,36 +444,50 @@ class Cluster:
         last = self.controller._last_start[1]
         self.start(options=options if options is not None else last)
 
-    def reload(self, wait: bool = True, timeout: float = 30.0) -> None:
-        """Make the server re-read its configuration files.
+    def reload(self, wait: bool = True, timeout: float = 30.0) -> list[str]:
+        """Make the server re-read its configuration files; return what it logged about it.
 
         With ``wait``, return only once a new connection sees the reloaded files (compared by
-        ``pg_conf_load_time()``), so the next query of the caller sees the new values.
+        ``pg_conf_load_time()``), so the caller's next query sees the new values. A file the
+        server rejects as a whole raises :class:`.ReloadError` with its message; settings it
+        rejects one by one (or that need a restart) are only logged, in the returned lines.
         """
         if not wait:
             self.controller.reload()
-            return
+            return []
         before = self.sql("SELECT pg_conf_load_time()")[0][0]
+        try:
+            offset = os.path.getsize(self.log_path)
+        except OSError:
+            offset = 0
         self.controller.reload()
         deadline = time.monotonic() + timeout
         query = f"SELECT pg_conf_load_time() > '{before}'::timestamptz"
         while self.sql(query)[0][0] != "t":
+            lines = log_tail(self.log_path, offset, 1000).splitlines()
+            if any("no changes were applied" in line for line in lines):
+                raise ReloadError(
+                    f"the server of {self.path} rejected its configuration files; it runs "
+                    "on with the previous settings",
+                    self.data_dir,
+                    "\n".join(lines[-LOG_TAIL_LINES:]),
+                )
             if time.monotonic() > deadline:
-                raise NotRunningError(
+                raise ReloadError(
                     f"the server of {self.path} did not reload its configuration within "
                     f"{timeout:g} s",
                     self.data_dir,
-                    log_tail(self.log_path),
+                    log_tail(self.log_path, offset),
                 )
             time.sleep(0.002)
+        return log_tail(self.log_path, offset, 1000).splitlines()
 
     def drop(self) -> None:
-        """Stop the server when running (fast), and remove the data, its link and private
-        folder, and the socket folder. Nothing of the cluster is left on disk."""
+        """Stop the server when running (immediate: the data goes anyway), and remove the
+        data, its link and private folder, and the socket folder. Nothing is left on disk."""
         if os.path.exists(self.path) and self.running():
             self.controller.stop("immediate")
-        meta = self._read_meta()
-        socket_dir = meta.get("socket_dir")
+        socket_dir = self._read_meta().get("socket_dir") or self._meta.get("socket_dir")
         remove_placed(self.path)
         if isinstance(socket_dir, str):
             _remove_socket_dir(socket_dir)
@@ -466,9 +500,8 @@ class Cluster:
         """Run ``query`` (one or more statements) with psql; the rows of the results as tuples
         of text, ``None`` for NULL. A failure raises :class:`SQLError` with the server's
         message. Needs no Python driver."""
+        _require_programs(self.bindir, ("psql",))
         psql = os.path.join(self.bindir, "psql")
-        if not os.access(psql, os.X_OK):
-            raise ClusterError(f"{psql} is missing: sql() needs psql beside the server", psql)
         null = f"<NULL {secrets.token_hex(8)}>"
         args = [
             psql,
@@ -527,9 +560,13 @@ class Cluster:
                 data = json.load(fo)
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        self._meta = data
+        return data
 
     def _write_meta(self, data: Mapping[str, Any]) -> None:
+        self._meta = dict(data)
         atomic_write_text(self._meta_path(), json.dumps(dict(data)) + "\n")
         self.server_user.chown(self._meta_path())
 

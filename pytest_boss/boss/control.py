@@ -34,6 +34,7 @@ __all__ = [
     "NotAClusterError",
     "NotRunningError",
     "PortInUseError",
+    "ReloadError",
     "StartupError",
     "pg_ctl",
 ]
@@ -99,6 +100,10 @@ class StartupError(ControlError):
 
 class PortInUseError(StartupError):
     """The postmaster could not listen: another process holds its port."""
+
+
+class ReloadError(ControlError):
+    """The server did not take its configuration files (it runs on with the old ones)."""
 
 
 class ControlTimeoutError(ControlError):
