@@ -74,7 +74,7 @@ class ConfigError(ValueError):
     file), ``lineno`` (1-based, ``None`` when unknown) and ``line`` (the text, no line end).
     """
 
-    hint = "fix the line or comment it out"
+    hint = "Fix the line or comment it out"
 
     def __init__(
         self,
@@ -95,20 +95,20 @@ class ConfigError(ValueError):
             where = f"{where}:{self.lineno}"
         text = f"{where}: {self.reason}"
         if self.line is not None:
-            text += f" in {self.line!r}"
-        return f"{text}; {self.hint} (PostgreSQL ignores the whole file while it has an error)"
+            text += f" (line: {self.line!r})"
+        return f"{text}. {self.hint}: PostgreSQL applies nothing from a file with an error."
 
 
 class ConfigSyntaxError(ConfigError):
     """A line the server's scanner rejects (bad name, no value, two values, bad quoting)."""
 
-    hint = "write one 'name = value' per line, quoting values with quote()"
+    hint = "Write one 'name = value' per line, quoting values with quote()"
 
 
 class ConfigIncludeError(ConfigError):
     """An include directive that fails: missing file, empty name, recursion, depth > 10."""
 
-    hint = "fix the include directive (paths are relative to the including file)"
+    hint = "Fix the include directive (paths are relative to the including file)"
 
 
 class Setting(NamedTuple):
