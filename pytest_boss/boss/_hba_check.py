@@ -375,15 +375,11 @@ def _check_mandatory(st: _State) -> None:
             raise Rejected("cannot use ldapsearchattribute together with ldapsearchfilter")
     elif st.method == "radius":
         for key in ("radiusservers", "radiussecrets"):
-            if key not in st.lists:
+            if not st.lists.get(key):  # an empty list is no list (the server keeps NIL)
                 raise Rejected(
                     f'authentication method "radius" requires argument "{key}" to be set'
                 )
         servers = st.lists["radiusservers"]
-        if not servers:
-            raise Rejected("list of RADIUS servers cannot be empty")
-        if not st.lists["radiussecrets"]:
-            raise Rejected("list of RADIUS secrets cannot be empty")
         for key, what in (
             ("radiussecrets", "RADIUS secrets"),
             ("radiusports", "RADIUS ports"),

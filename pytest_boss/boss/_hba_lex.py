@@ -60,13 +60,16 @@ def split_physical(lines: Iterable[str] | str) -> list[str]:
 
     Every element is cut after each ``\\n``; an element without one is a complete line
     (a list of lines without ends), except at the very end, where it stays unterminated
-    (a file without a final newline).
+    (a file without a final newline), and except when it ends with a CR: a file opened
+    with ``newline=''`` yields a lone CR as a line end, but for the server it is a blank.
     """
     if isinstance(lines, str):
         lines = [lines]
     out: list[str] = []
     for chunk in lines:
-        if out and not out[-1].endswith("\n"):
+        if out and out[-1].endswith("\r"):
+            chunk = out.pop() + chunk
+        elif out and not out[-1].endswith("\n"):
             out[-1] += "\n"
         start = 0
         while True:

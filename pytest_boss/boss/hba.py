@@ -515,17 +515,23 @@ class Sequence:
         return out
 
     def _layout(self, at: int) -> tuple[dict[str, int], bool]:
-        """Columns of the nearest untouched one-line records (closest first), and tab use."""
+        """Columns of the nearest one-line records as read (closest first), and tab use.
+
+        A record being rewritten is its own nearest neighbour. Records written with single
+        spaces give no columns: the new record gets single spaces too.
+        """
         near = sorted(
             (abs(k - at), k)
             for k, item in enumerate(self._items)
-            if isinstance(item, _Record) and item.untouched()
+            if isinstance(item, _Record) and item.raw is not None
         )
         layout: dict[str, int] = {}
         tabs: bool | None = None
+        compact = False
         for _, k in near[:8]:
             item = self._items[k]
             assert isinstance(item, _Record) and item.raw is not None
+            assert item.snapshot is not None
             line = item.raw.rstrip("\r\n")
             if "\n" in line:
                 continue
@@ -533,11 +539,14 @@ class Sequence:
             gaps = [line[a.end : b.start] for a, b in zip(fields, fields[1:])]
             if tabs is None:
                 tabs = any("\t" in g for g in gaps)
-            for slot, f in zip(_slots(item.entry), fields):
+                compact = all(g == " " for g in gaps)
+            for slot, f in zip(_slots(item.snapshot), fields):
                 if slot not in layout and slot != "option+":
                     layout[slot] = _advance(0, line[: f.start])
             if all(s in layout for s in ("type", "database", "user", "address", "method")):
                 break
+        if compact:
+            return {}, False
         if not layout:
             layout = self._header_layout() or dict(_DEFAULT_COLUMNS)
         if "address" not in layout and "user" in layout and "database" in layout:
@@ -783,7 +792,7 @@ def read_file(path: str | os.PathLike[str], version: int | None = None) -> Seque
     """``read_config`` of a file, every byte kept (UTF-8 with ``surrogateescape``)."""
     name = os.fspath(path)
     with open(name, encoding="utf-8", errors="surrogateescape", newline="") as fo:
-        return read_config(fo, version=version, path=name)
+        return read_config(fo.read(), version=version, path=name)
 
 
 # command line ---------------------------------------------------------------------------
