@@ -48,7 +48,7 @@ class UnknownSettingError(BossUsageError, KeyError):
             if self.suggestions
             else "; see `postgres --describe-config` for the known names"
         )
-        return f"unknown PostgreSQL setting {self.name!r} (PostgreSQL {self.version}){hint}"
+        return f"unknown PostgreSQL setting {self.name!r} ({self.version}){hint}"
 
 
 class SettingValueError(BossUsageError, ValueError):

@@ -9,11 +9,9 @@ the test's `Lease`, which undoes everything at teardown.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any, Union, overload
+from typing import Any, Union, overload
 
-if TYPE_CHECKING:
-    from .boss import hba as pghba
-
+from .boss import hba as pghba
 from .lease import Lease
 from .markers import setting_text
 

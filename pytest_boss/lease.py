@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from .boss import hba as pghba
 from .boss._atomic import atomic_write_text
 from .boss.cluster import Cluster, SQLError
 from .boss.privileges import ServerUser
@@ -19,23 +20,19 @@ from .errors import HbaRuleError
 from .session import LogMark
 
 if TYPE_CHECKING:
-    from .boss import hba as pghba
     from .pool import ClusterPool, Pooled
 
 __all__ = ["Lease", "read_hba", "write_hba"]
 
 
 def read_hba(pooled: Pooled) -> pghba.Sequence:
-    from .boss import hba as pghba
-
+    """The cluster's pg_hba.conf records, checked by its major version's rules."""
     with open(pooled.hba_path, encoding="utf-8", errors="surrogateescape", newline="") as fo:
-        return pghba.read_config(fo.read().splitlines(keepends=True))
+        return pghba.read_config(fo.read(), version=pooled.cluster.version[0])
 
 
 def _hba_text(records: pghba.Sequence) -> str:
-    parts: list[str] = []
-    records.writeto(parts.append)
-    return "".join(parts)
+    return records.text()
 
 
 def _write_hba_text(pooled: Pooled, text: str, user: ServerUser) -> None:
@@ -45,8 +42,6 @@ def _write_hba_text(pooled: Pooled, text: str, user: ServerUser) -> None:
 
 def write_hba(pooled: Pooled, rules: Sequence[str], replace: bool, user: ServerUser) -> None:
     """Put `rules` before the file's records (first match wins), or instead of them."""
-    from .boss import hba as pghba
-
     records = read_hba(pooled)
     if replace:
         while len(records):
@@ -55,7 +50,7 @@ def write_hba(pooled: Pooled, rules: Sequence[str], replace: bool, user: ServerU
         try:
             records.insert(index, rule)
         except pghba.HBAError as exc:
-            raise HbaRuleError(rule, str(exc)) from None
+            raise HbaRuleError(rule, exc.reason) from None
     _write_hba_text(pooled, _hba_text(records), user)
 
 

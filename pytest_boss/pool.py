@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
+import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster
 from .boss.control import ControlError, PortInUseError
+from .boss.hba import HBAError, read_config
 from .boss.init import Initializor
 from .boss.installation import Installation
 from .boss.privileges import ServerUser, server_bindir, server_user
@@ -42,6 +45,7 @@ BASE_INIT: Mapping[str, object] = {"auth_local": "trust", "auth_host": "scram-sh
 #: The name of the per-cluster template database `pg_database` copies.
 TEMPLATE_DB = "boss_template"
 _START_ATTEMPTS = 5
+_SSL_REQUEST_CODE = 80877103
 #: Longest cluster folder that still leaves room for "/pytest-boss-XXXXXXXX/.s.PGSQL.NNNNN"
 #: within a unix socket path's 107 bytes.
 _SOCKET_PARENT_MAX = 70
@@ -134,18 +138,13 @@ class ClusterPool:
         """Raise the error the server would raise for these settings (before touching files)."""
         self.catalog.check(conf, cache=self._checked)
 
-    @staticmethod
-    def check_hba(rules: Sequence[str]) -> None:
+    def check_hba(self, rules: Sequence[str]) -> None:
         """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
-        if not rules:
-            return
-        from .boss.hba import HBAError, read_config
-
         for rule in rules:
             try:
-                read_config([rule])
+                read_config(rule, version=self.installation.major)
             except HBAError as exc:
-                raise HbaRuleError(rule, str(exc)) from None
+                raise HbaRuleError(rule, exc.reason) from None
 
     def key_of(self, needs: Needs) -> tuple[PoolKey, dict[str, str]]:
         """The pool key of a test, and its reloadable settings (applied by its lease)."""
@@ -209,14 +208,22 @@ class ClusterPool:
                 if _read(path) != data:
                     _write_as(path, data, self.user)
                     changed = True
-            if not pooled.cluster.running():
-                self._start(pooled)
+            if not answers(pooled.cluster):
+                self._revive(pooled)
             elif changed:
                 pending = self.reload(pooled)
                 if pending:
                     self._restart(pooled)
         except (ControlError, OSError, BossUsageError):
             self._replace(pooled)
+
+    def _revive(self, pooled: Pooled) -> None:
+        """Start a server a test stopped or killed (its old processes gone first)."""
+        controller = pooled.cluster.controller
+        pid = pooled.cluster.pid()
+        if pid is not None and not controller._wait_exit(pid, 5.0):
+            controller._kill(pid)
+        self._start(pooled)
 
     def _replace(self, pooled: Pooled) -> None:
         """A cluster a test broke beyond repair: drop it; the key gets a new one on demand."""
@@ -390,6 +397,24 @@ class ClusterPool:
         self._entries.clear()
         if errors:
             raise errors[0]
+
+
+def answers(cluster: Cluster, timeout: float = 10.0) -> bool:
+    """Whether the postmaster answers on its socket, right now.
+
+    An SSLRequest gets a one-byte answer from a live server; a server that was stopped or
+    killed (even an instant ago, its death still in flight) gives none. The server logs
+    nothing for a connection that ends after this exchange.
+    """
+    path = os.path.join(cluster.host, f".s.PGSQL.{cluster.port}")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(struct.pack("!II", 8, _SSL_REQUEST_CODE))
+            return sock.recv(1) in (b"N", b"S")
+    except OSError:
+        return False
 
 
 def _write_as(path: str, data: bytes, user: ServerUser) -> None:
