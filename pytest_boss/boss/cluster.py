@@ -35,11 +35,16 @@ from . import config
 from ._atomic import atomic_write_text
 from .control import (
     LOG_TAIL_LINES,
+    PID_LINE_ADDRESS,
+    PID_LINE_PORT,
+    PID_LINE_SOCKET_DIR,
     Controller,
     Options,
     PortInUseError,
     ReloadError,
     log_tail,
+    pid_alive,
+    read_pid_file,
 )
 from .init import Initializor
 from .installation import Installation, InstallationError, parse_version
@@ -262,10 +267,11 @@ class Cluster:
         meta = self._read_meta()
         parent = socket_parent or ("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir())
         socket_dir = self.server_user.make_private_dir(parent, PRIVATE_PREFIX)
-        old = meta.get("socket_dir")
-        if isinstance(old, str) and old != socket_dir:
+        old = self._own_socket_dir()
+        if old is not None and old != socket_dir:
             _remove_socket_dir(old)
-        self._write_meta({**meta, "socket_dir": socket_dir, "port_auto": port is None})
+        meta.update(data_dir=self.data_dir, socket_dir=socket_dir, port_auto=port is None)
+        self._write_meta(meta)
         values: dict[str, config.Value] = dict(TEST_SETTINGS)
         values["port"] = port if port is not None else free_port()
         values["unix_socket_directories"] = socket_dir
@@ -343,20 +349,45 @@ class Cluster:
             self._settings_cache = (key, values)
         return self._settings_cache[1]
 
+    def _running_facts(self) -> list[str] | None:
+        """postmaster.pid of the running server: what it really listens on (the files may
+        have changed since it started, or hold an error)."""
+        lines = read_pid_file(self.data_dir)
+        if (
+            lines
+            and len(lines) > PID_LINE_ADDRESS
+            and lines[0].isdigit()
+            and pid_alive(int(lines[0]))
+        ):
+            return lines
+        return None
+
     @property
     def host(self) -> str:
-        """The unix socket folder (the first of ``unix_socket_directories``)."""
+        """The unix socket folder: the running server's, else the first of
+        ``unix_socket_directories``."""
+        running = self._running_facts()
+        if running and running[PID_LINE_SOCKET_DIR].strip():
+            return running[PID_LINE_SOCKET_DIR].strip()
         dirs = self._settings().get("unix_socket_directories", "/tmp")
         return dirs.split(",")[0].strip() or "/tmp"
 
     @property
     def port(self) -> int:
+        """The port: the running server's, else the configured one."""
+        running = self._running_facts()
+        if running and running[PID_LINE_PORT].strip().isdigit():
+            return int(running[PID_LINE_PORT])
         return int(self._settings().get("port", "5432"))
 
     @property
     def address(self) -> str:
         """The TCP address to connect to (the first of ``listen_addresses``)."""
-        first = self._settings().get("listen_addresses", LOOPBACK).split(",")[0].strip()
+        running = self._running_facts()
+        if running:
+            first = running[PID_LINE_ADDRESS].strip()
+        else:
+            first = self._settings().get("listen_addresses", LOOPBACK).split(",")[0].strip()
         return LOOPBACK if first in ("*", "", "0.0.0.0", "localhost") else first
 
     def dsn(self, dbname: str = "postgres", **params: str | int | None) -> str:
@@ -487,9 +518,9 @@ class Cluster:
         data, its link and private folder, and the socket folder. Nothing is left on disk."""
         if os.path.exists(self.path) and self.running():
             self.controller.stop("immediate")
-        socket_dir = self._read_meta().get("socket_dir") or self._meta.get("socket_dir")
+        socket_dir = self._own_socket_dir()
         remove_placed(self.path)
-        if isinstance(socket_dir, str):
+        if socket_dir is not None:
             _remove_socket_dir(socket_dir)
 
     # -- queries ----------------------------------------------------------------------------
@@ -550,6 +581,15 @@ class Cluster:
         return rows
 
     # -- bookkeeping ------------------------------------------------------------------------
+
+    def _own_socket_dir(self) -> str | None:
+        """The socket folder ``configure`` made for this very data directory (a copy of a
+        cluster carries its original's record, which is not the copy's to remove)."""
+        meta = self._read_meta() or self._meta
+        socket_dir = meta.get("socket_dir")
+        if isinstance(socket_dir, str) and meta.get("data_dir") == self.data_dir:
+            return socket_dir
+        return None
 
     def _meta_path(self) -> str:
         return os.path.join(self.data_dir, META_FILENAME)

@@ -48,6 +48,9 @@ DEFAULT_LOG_FILENAME = "postmaster.log"
 STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 #: postmaster.pid line numbers (0-based) and status words (PostgreSQL 10 and later).
 PID_LINE_PID = 0
+PID_LINE_PORT = 3
+PID_LINE_SOCKET_DIR = 4
+PID_LINE_ADDRESS = 5
 PID_LINE_STATUS = 7
 STATUS_READY = "ready"
 STATUS_STANDBY = "standby"
