@@ -289,7 +289,6 @@ ERRORS = [
     ("host all all ::1/128 ldap ldapprefix=cn= ldapbasedn=dc=x", "cannot use ldapbasedn, ldapbinddn, ldapbindpasswd, ldapsearchattribute, ldapsearchfilter, or ldapurl together with ldapprefix", "ldap-prefix-and-base"),
     ("host all all ::1/128 ldap ldapbasedn=dc=x ldapsearchattribute=uid ldapsearchfilter=(uid=x)", "cannot use ldapsearchattribute together with ldapsearchfilter", "ldap-attribute-and-filter"),
     ("host all all ::1/128 ldap ldapbasedn=dc=x ldapport=0", 'invalid LDAP port number: "0"', "ldap-port-zero"),
-    ("host all all ::1/128 ldap ldapbasedn=dc=x ldapscheme=ldapi", 'invalid ldapscheme value: "ldapi"', "ldap-scheme"),
     ("host all all ::1/128 ldap ldapprefix=cn= ldapsuffix=,dc=x", 'unrecognized authentication option name: "dc"', "comma-splits-options"),
     ("host all all ::1/128 ldap ldapurl=ldap://h", 'authentication method "ldap" requires argument "ldapbasedn", "ldapprefix", or "ldapsuffix" to be set', "ldapurl-without-dn"),
     ("host all all ::1/128 ldap ldapurl=ldapi://h/dc=x", "unsupported LDAP URL scheme: ldapi", "ldapurl-scheme"),
@@ -303,6 +302,7 @@ ERRORS = [
     ('host all all ::1/128 radius radiusservers="127.0.0.1,127.0.0.2" radiussecrets="a,b,c"', "the number of RADIUS secrets (3) must be 1 or the same as the number of RADIUS servers (2)", "radius-secret-count"),
     ('host all all ::1/128 radius radiusservers="a,b" radiussecrets=s radiusidentifiers="a,b,c"', "the number of RADIUS identifiers (3) must be 1 or the same as the number of RADIUS servers (2)", "radius-identifier-count"),
     ('host all all ::1/128 radius radiusservers="a,b" radiussecrets=s radiusports="1,x"', 'invalid RADIUS port number: "1,x"', "radius-port"),
+    ('host all all ::1/128 radius radiusservers=a radiussecrets=s radiusports="1,,2"', 'invalid RADIUS port number: "1,,2"', "radius-port-list-syntax"),
     ('host all all ::1/128 radius radiusservers="a,,b" radiussecrets=s', 'could not parse RADIUS server list "a,,b"', "radius-list-syntax"),
     ("local all all oauth", 'authentication method "oauth" requires argument "scope" to be set', "oauth-no-scope"),
     ("local all all oauth scope=x", 'authentication method "oauth" requires argument "issuer" to be set', "oauth-no-issuer"),
@@ -312,7 +312,6 @@ ERRORS = [
     ('local all "/[" trust', 'invalid regular expression "[": brackets [] not balanced', "quoted-regex-user"),
     ("include", 'invalid connection type "include"', "include-without-file"),
     ("include a b", 'invalid connection type "include"', "include-three-fields"),
-    ("local " + "x" * 10239 + " all trust", "authentication file token too long", "token-too-long"),
 ]  # fmt: skip
 
 
@@ -357,6 +356,7 @@ ACCEPTED = [
     ("host all all ::1/128 sspi compat_realm=1 upn_username=1", "sspi-options"),
     ("local all all pam pamservice=x pam_use_hostname=1", "pam-options"),
     ("local all all bsd", "bsd"),
+    ("host all all ::1/128 ldap ldapbasedn=dc=x ldapscheme=ldapi", "ldapscheme-only-logged"),
     ("local all all password", "password"),
     ("local all all reject", "reject"),
     ("host all all ::1/128 ldap ldapprefix=cn= ldapsuffix=x", "ldap-simple-bind"),
@@ -392,6 +392,9 @@ VERSIONS = [
     ("local all all oauth scope=x issuer=y", 18, None, "oauth-18"),
     ("local all all md5 map=x", 17, 'authentication option "map" is only valid for authentication methods ident, peer, gssapi, sspi, and cert', "map-message-before-18"),
     ("local all all peer scope=x", 17, 'unrecognized authentication option name: "scope"', "oauth-option-before-18"),
+    ("local " + "x" * 10240 + " all trust", 15, "authentication file token too long", "token-too-long-15"),
+    ("local " + "x" * 10239 + " all trust", 15, None, "token-longest-15"),
+    ("local " + "x" * 10240 + " all trust", 18, None, "no-token-limit-18"),
 ]  # fmt: skip
 
 

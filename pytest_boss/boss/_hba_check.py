@@ -324,9 +324,6 @@ def _check_method_option(name: str, value: str, st: _State) -> None:
         for key, part in parts.items():
             if key not in ("port", "scope"):
                 st.set["ldap" + key] = part
-    elif name == "ldapscheme":
-        if value not in ("ldap", "ldaps"):
-            raise Rejected(f'invalid ldapscheme value: "{value}"')
     elif name == "ldapport":
         if atoi(value) == 0:
             raise Rejected(f'invalid LDAP port number: "{value}"')
@@ -338,6 +335,8 @@ def _check_method_option(name: str, value: str, st: _State) -> None:
             "radiusidentifiers": "identifiers",
         }[name]
         items = split_guc_list(value)
+        if items is None and name == "radiusports":
+            raise Rejected(f'invalid RADIUS port number: "{value}"')  # what the view shows
         if items is None:
             raise Rejected(f'could not parse RADIUS {what} list "{value}"')
         if name == "radiusports":

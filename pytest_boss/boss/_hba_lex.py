@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 #: PostgreSQL's ``pg_isblank``: a carriage return anywhere in a line is a blank.
 BLANKS = " \t\r"
-#: The server's token buffer (``MAX_TOKEN``); a longer token makes the record invalid.
+#: The token buffer of PostgreSQL 15 and older (``MAX_TOKEN``): a token of this many bytes
+#: or more makes the record invalid. PostgreSQL 18 has no such limit (16 and 17 unverified:
+#: treated like 18).
 MAX_TOKEN = 10240
 
 
@@ -113,7 +115,9 @@ class TokenTooLong(ValueError):
     """A token longer than the server's buffer (the record is rejected)."""
 
 
-def _next_token(line: str, pos: int, comment: str, blanks: str) -> tuple[Token | None, int, bool]:
+def _next_token(
+    line: str, pos: int, comment: str, blanks: str, limit: bool
+) -> tuple[Token | None, int, bool]:
     """One token from ``pos``: (token or None at the end, new position, ended by a comma)."""
     n = len(line)
     while pos < n and (line[pos] in blanks or line[pos] == ","):
@@ -144,20 +148,25 @@ def _next_token(line: str, pos: int, comment: str, blanks: str) -> tuple[Token |
     if not (saw_quote or buf):
         return None, pos, False
     value = "".join(buf)
-    if len(value.encode("utf-8", "surrogateescape")) >= MAX_TOKEN - 1:
+    if limit and len(value.encode("utf-8", "surrogateescape")) >= MAX_TOKEN:
         raise TokenTooLong(value)
     return Token(value, initial_quote, start, end), pos, comma
 
 
-def tokenize(line: str, comment: str = "#", blanks: str = BLANKS) -> list[Field]:
-    """The fields of one logical line (an empty list for a blank or comment line)."""
+def tokenize(
+    line: str, comment: str = "#", blanks: str = BLANKS, token_limit: bool = False
+) -> list[Field]:
+    """The fields of one logical line (an empty list for a blank or comment line).
+
+    ``token_limit`` applies the token length limit of PostgreSQL 15 and older.
+    """
     fields: list[Field] = []
     pos = 0
     n = len(line)
     while pos < n:
         tokens: list[Token] = []
         while True:
-            token, pos, comma = _next_token(line, pos, comment, blanks)
+            token, pos, comma = _next_token(line, pos, comment, blanks, token_limit)
             if token is None:
                 break
             tokens.append(token)

@@ -764,7 +764,7 @@ def read_config(
 def _read_record(lg: Logical, raw: str, version: int, path: str | None) -> _Record | None:
     lineno = lg.first + 1
     try:
-        fields = tokenize(lg.text)
+        fields = tokenize(lg.text, token_limit=version <= 15)
     except TokenTooLong:
         raise HBAError("authentication file token too long", path, lineno, lg.text) from None
     if not fields:
