@@ -13,8 +13,8 @@ from dataclasses import dataclass
 #: PostgreSQL's ``pg_isblank``: a carriage return anywhere in a line is a blank.
 BLANKS = " \t\r"
 #: The token buffer of PostgreSQL 15 and older (``MAX_TOKEN``): a token of this many bytes
-#: or more makes the record invalid. PostgreSQL 18 has no such limit (16 and 17 unverified:
-#: treated like 18).
+#: or more makes the record invalid. PostgreSQL 16 and 18 have no such limit (17 is taken
+#: to be like them).
 MAX_TOKEN = 10240
 
 

@@ -16,11 +16,21 @@ The rules are the server's own (``hba.c``), checked against ``pg_hba_file_rules`
   an include line is an ``Entry`` whose ``type`` is the directive and ``path`` its
   argument; ``@file`` names and include directives are kept, not followed (no file context).
 
-``read_config`` raises ``HBAError`` for every record the server rejects when that can be
-decided without a server. It models a complete build of the newest PostgreSQL (``version``
-selects an older one's rules); what depends on the build (``not supported by this build``),
-on settings (``ssl``, ``oauth_validator_libraries``), on name resolution (RADIUS servers) or
-on other files is left to the server.
+``read_config`` raises ``HBAError`` for the first record the server rejects, when that can
+be decided without a server. It models a complete build of the newest PostgreSQL; what
+depends on the build (``not supported by this build``), on settings (``ssl``,
+``oauth_validator_libraries``), on name resolution (RADIUS servers) or on other files
+(``@file``, include directives) is left to the server. Regular expressions are checked for
+the structural errors the server reports (parentheses, brackets, braces, quantifiers,
+escapes, classes, ranges, back references), not compiled.
+
+``version`` (a major number) selects an older release's rules; the differences modelled:
+
+- 13 and older: no line continuation.
+- 15 and older: no include directives (``invalid connection type "include"``), a name
+  starting with ``/`` is a plain name, and a token of 10240 bytes or more is rejected.
+- 17 and older: no ``oauth`` method nor its options (``issuer``, ``scope``, ``validator``,
+  ``delegate_ident_mapping``); the message about ``map`` lists one method less.
 
 Files are read as UTF-8 with ``surrogateescape`` and ``newline=''``: every byte survives,
 and ``Sequence.writeto`` writes each untouched line exactly as it was read.
