@@ -7,16 +7,21 @@ setup as a short message naming the test, without a traceback into pytest-boss.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "BossUsageError",
+    "ClusterStartError",
     "HbaRuleError",
     "ManagedSettingError",
     "MarkerError",
     "SettingValueError",
     "UnknownSettingError",
 ]
+
+
+_SERVER_MESSAGE = re.compile(r"\b(FATAL|PANIC|ERROR|DETAIL|HINT):")
 
 
 class BossUsageError(Exception):
@@ -77,3 +82,18 @@ class HbaRuleError(BossUsageError, ValueError):
         self.rule = rule
         self.message = message
         super().__init__(f"PostgreSQL rejects the pg_hba.conf rule {rule!r}: {message}")
+
+
+class ClusterStartError(BossUsageError):
+    """The server refuses to start with this test's settings (each valid on its own)."""
+
+    def __init__(self, settings: Mapping[str, str], log_tail: str) -> None:
+        self.settings = dict(settings)
+        self.log_tail = log_tail
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.settings.items()) or "no settings"
+        lines = [line for line in log_tail.splitlines() if _SERVER_MESSAGE.search(line)]
+        said = "\n".join(lines or log_tail.splitlines()[-5:])
+        super().__init__(
+            f"PostgreSQL does not start with {shown}; change these settings. The server said:\n"
+            f"{said}"
+        )

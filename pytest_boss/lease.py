@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from .boss import hba as pghba
 from .boss._atomic import atomic_write_text
 from .boss.cluster import Cluster, SQLError
+from .boss.control import PortInUseError, StartupError
 from .boss.privileges import ServerUser
-from .errors import HbaRuleError
+from .errors import ClusterStartError, HbaRuleError
 from .session import LogMark
 
 if TYPE_CHECKING:
@@ -108,11 +109,22 @@ class Lease:
         self._apply_conf(restore)
 
     def _apply_conf(self, settings: Mapping[str, str | None]) -> None:
+        """Write settings, then reload, or restart for a postmaster-level one. A server that
+        will not start with them gets the previous values back and the test an error."""
+        previous = self.cluster.get_parameters(list(settings))
         self.cluster.set_parameters(dict(settings))
-        if any(self.pool.catalog.needs_restart(name) for name in settings):
-            self.cluster.restart()
+        if not any(self.pool.catalog.needs_restart(name) for name in settings):
+            self._reload()
             return
-        self._reload()
+        try:
+            self.cluster.restart()
+        except PortInUseError:
+            raise
+        except StartupError as exc:
+            self.cluster.set_parameters(previous)
+            self.cluster.start()
+            shown = {k: v for k, v in settings.items() if v is not None}
+            raise ClusterStartError(shown, exc.log_tail) from None
 
     def effective(self, name: str) -> str:
         """The value the server uses now (SHOW); KeyError for a name it does not know."""

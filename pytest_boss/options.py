@@ -190,8 +190,10 @@ def _is_unset(value: object) -> bool:
 def resolve(config: pytest.Config, name: str) -> Any:
     """The value of option `name`: command line, then ini file, then environment, then default.
 
-    Lists are returned as tuples, booleans as bool, numbers as int. A value that cannot be
-    understood is a usage error (pytest stops with the message).
+    Lists are returned as tuples, booleans as bool, numbers as int. Lines (settings, rules,
+    template sources) add up: the ini file's first, then the command line's, so a command
+    line refines the project's defaults; every other option takes its first source. A value
+    that cannot be understood is a usage error (pytest stops with the message).
     """
     try:
         return _resolve(config, name)
@@ -202,6 +204,9 @@ def resolve(config: pytest.Config, name: str) -> Any:
 def _resolve(config: pytest.Config, name: str) -> Any:
     option = _BY_NAME[name]
     value = config.getoption(name, default=None)
+    if option.kind == "lines":
+        ini = config.getini(name)
+        return tuple(str(line) for line in (ini or [])) + tuple(value or ())
     if not _is_unset(value):
         return tuple(value) if isinstance(value, list) else _typed(option, "command line", value)
     value = config.getini(name)

@@ -22,13 +22,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster
-from .boss.control import ControlError, PortInUseError
+from .boss.control import ControlError, PortInUseError, StartupError
 from .boss.hba import HBAError, read_config
 from .boss.init import Initializor
 from .boss.installation import Installation
-from .boss.privileges import ServerUser, server_bindir, server_user
+from .boss.privileges import ServerUser, server_bindir
 from .database import Database
-from .errors import BossUsageError, HbaRuleError, MarkerError
+from .errors import BossUsageError, ClusterStartError, HbaRuleError, MarkerError
 from .markers import Needs
 from .ports import PortClaim, claim_port
 from .settings import SettingsCatalog
@@ -114,9 +114,9 @@ class ClusterPool:
 
     # -- shared machinery --------------------------------------------------------------------
 
-    @cached_property
+    @property
     def user(self) -> ServerUser:
-        return server_user(self.session.server_user_name)
+        return self.session.server_user
 
     @cached_property
     def catalog(self) -> SettingsCatalog:
@@ -177,7 +177,12 @@ class ClusterPool:
         pooled = self._entries.get(key)
         if pooled is None:
             self._make_room()
-            pooled = self._make(needs.init, dict(key.postmaster), (), False, "c", key)
+            try:
+                pooled = self._make(needs.init, dict(key.postmaster), (), False, "c", key)
+            except PortInUseError:
+                raise
+            except StartupError as exc:
+                raise ClusterStartError(dict(key.postmaster), exc.log_tail) from None
             self._entries[key] = pooled
         else:
             self._entries.move_to_end(key)
@@ -244,7 +249,12 @@ class ClusterPool:
         self.check_init(init)
         self.check_conf(conf)
         self.check_hba(hba)
-        pooled = self._make(init, conf, hba, False, "f", None)
+        try:
+            pooled = self._make(init, conf, hba, False, "f", None)
+        except PortInUseError:
+            raise
+        except StartupError as exc:
+            raise ClusterStartError(conf, exc.log_tail) from None
         self._private.append(pooled)
         return pooled
 
@@ -276,9 +286,10 @@ class ClusterPool:
 
     # -- making, starting, stopping ----------------------------------------------------------
 
-    def _initdb(self, init: Mapping[str, object]) -> str:
+    def _initdb(self, init: Mapping[str, object], holders: list[str]) -> str:
         """Run initdb for the template cache in a folder the server user can reach."""
         holder = self.user.make_private_dir(self.session.run_dir(), "initdb-")
+        holders.append(holder)
         data = os.path.join(holder, "data")
         initdb = os.path.join(server_bindir(self.installation.bindir, self.user), "initdb")
         Initializor(initdb, user=self.user)(data, **{**BASE_INIT, **init})  # type: ignore[arg-type]
@@ -294,10 +305,15 @@ class ClusterPool:
         key: PoolKey | None,
     ) -> Pooled:
         inst = self.installation
-        entry = self.templates.get(
-            TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
-            build=lambda: self._initdb(init),
-        )
+        holders: list[str] = []
+        try:
+            entry = self.templates.get(
+                TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
+                build=lambda: self._initdb(init, holders),
+            )
+        finally:
+            for holder in holders:
+                shutil.rmtree(holder, ignore_errors=True)
         run_dir = self.session.run_dir()
         folder = self.user.make_private_dir(run_dir, f"{prefix}{next(self._serial)}-")
         data = os.path.join(folder, "data")

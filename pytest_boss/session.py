@@ -12,7 +12,6 @@ import atexit
 import os
 import re
 import secrets
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from .boss.installation import Installation, InstallationError, find_installation
+from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class BossSession:
         self.no_cache = bool(resolve(config, "pg_no_cache"))
         self._pools: dict[str, ClusterPool] = {}
         self._run_dir: str | None = None
+        self._placed: str | None = None
         self._closed = False
         atexit.register(self.close)
 
@@ -89,16 +90,28 @@ class BossSession:
 
         return str(resolve(self.config, "pg_cache_dir") or default_cache_dir())
 
+    @cached_property
+    def server_user(self) -> ServerUser:
+        """Who runs the servers: this process, or (as root) an unprivileged user."""
+        return server_user(self.server_user_name)
+
     def run_dir(self) -> str:
-        """This worker's private folder for cluster data: RAM-backed when there is room."""
+        """This worker's private folder for cluster data: RAM-backed when there is room.
+
+        When the chosen folder lies behind one the server user cannot traverse (pytest's
+        basetemp is private), the data lives in a private folder of the server user at the
+        nearest reachable place, and a link stands where it was asked for.
+        """
         if self._run_dir is None:
             parent = resolve(self.config, "pg_dir")
             if not parent:
                 parent = SHM if _has_room(SHM) else tempfile.gettempdir()
             os.makedirs(parent, exist_ok=True)
             worker = re.sub(r"[^A-Za-z0-9]", "", self.worker)[:8]
-            self._run_dir = tempfile.mkdtemp(prefix=f"pytest-boss-{worker}-", dir=parent)
-            os.chmod(self._run_dir, 0o711)  # the server user may traverse, not list
+            name = f"pytest-boss-{worker}-{secrets.token_hex(4)}"
+            placed = place_directory(os.path.join(parent, name), self.server_user)
+            self._placed = placed.path
+            self._run_dir = placed.real
         return self._run_dir
 
     # -- installations and pools -------------------------------------------------------------
@@ -139,8 +152,8 @@ class BossSession:
                 pool.close()
             except Exception as exc:  # keep stopping the others
                 errors.append(exc)
-        if self._run_dir is not None and not self.keep:
-            shutil.rmtree(self._run_dir, ignore_errors=True)
+        if self._placed is not None and not self.keep:
+            remove_placed(self._placed)
         if errors:
             raise errors[0]
 

@@ -1,0 +1,204 @@
+# ruff: noqa: E501 (the inner suites are source text; their lines read best unbroken)
+"""What users see of the plugin: --help, --markers, the header, reports, options, cleanup."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+from pytest_boss.boss.installation import Installation
+
+InnerRun = Callable[..., pytest.RunResult]
+
+
+def test_help_shows_the_boss_group_with_ini_twins(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    result = run_default("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "PostgreSQL clusters for tests (pytest-boss):",
+            "*--pg-bin=PATH*",
+            "*--pg-user=NAME*[env BOSS_PG_USER]*",
+            "*--pg-conf=NAME=VALUE*",
+            "*--pg-hba=RULE*",
+            "*--pg-template=SOURCE*",
+            "*--pg-cache-dir=DIR*",
+            "*--pg-no-cache*",
+            "*--pg-dir=DIR*",
+            "*--pg-keep*",
+            "*--pg-pool-size=N*",
+        ]
+    )
+    for ini in ("pg_bin (linelist)", "pg_user (string)", "pg_conf (linelist)", "pg_hba (linelist)",
+                "pg_template (linelist)", "pg_cache_dir (string)", "pg_no_cache (bool)",
+                "pg_dir (string)", "pg_keep (bool)", "pg_pool_size"):  # fmt: skip
+        result.stdout.fnmatch_lines([f"*{ini}*"])
+
+
+def test_markers_are_documented_with_their_signatures(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    result = run_default("--markers")
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.pg_conf(mapping=None, /, **settings): postgresql.conf settings *",
+            "@pytest.mark.pg_hba(*rules, replace=False): pg_hba.conf rules *",
+            "@pytest.mark.pg_init(**initdb_options): initdb options *",
+        ],
+        consecutive=False,
+    )
+
+
+def test_strict_markers_header_and_the_server_log_of_a_failing_test(
+    pytester: pytest.Pytester, run_default: InnerRun, default_installation: Installation
+) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        @pytest.mark.pg_conf(work_mem="5MB")
+        @pytest.mark.pg_hba("local all all trust")
+        @pytest.mark.pg_init(encoding="UTF8")
+        def test_fails(pg_cluster):
+            pg_cluster.sql("DO $$ BEGIN RAISE LOG 'marker-of-this-test'; END $$")
+            assert False
+
+        def test_passes_and_logs(pg_cluster):
+            pg_cluster.sql("DO $$ BEGIN RAISE LOG 'marker-of-a-passing-test'; END $$")
+
+        def test_fails_without_a_cluster():
+            assert False
+        """
+    )
+    result = run_default("--strict-markers", "-rA")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-boss *",
+            f"  {default_installation.version_string} (*{default_installation.bindir})",
+        ]
+    )
+    out = result.stdout.str()
+    failing = out[out.index("_ test_fails _") : out.index("_ test_fails_without_a_cluster _")]
+    assert "PostgreSQL server log" in failing
+    assert "marker-of-this-test" in failing
+    assert "marker-of-a-passing-test" not in out
+    without = out[out.index("_ test_fails_without_a_cluster _") :]
+    assert "PostgreSQL server log" not in without.split("short test summary")[0]
+
+
+def test_default_settings_and_rules_from_options_and_ini(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    pytester.makeini(
+        """
+        [pytest]
+        pg_conf =
+            work_mem = 6MB
+            max_connections=77
+        pg_hba = host all carol 127.0.0.1/32 reject
+        """
+    )
+    pytester.makepyfile(
+        test_inner="""
+        import psycopg
+        import pytest
+
+        def test_defaults(pg_cluster, pg_hba):
+            assert pg_cluster.sql("SHOW work_mem; SHOW max_connections; SHOW lock_timeout") == [("6MB",), ("77",), ("8s",)]
+            assert str(pg_hba[0]).split()[:3] == ["host", "all", "carol"]
+
+        @pytest.mark.pg_conf(work_mem="9MB")
+        def test_marker_wins(pg_cluster):
+            assert pg_cluster.sql("SHOW work_mem") == [("9MB",)]
+
+        @pytest.mark.pg_hba("local all all trust", replace=True)
+        def test_replace_keeps_the_run_rules(pg_hba):
+            assert [str(e).split()[2] for e in pg_hba] == ["all", "carol"]
+        """
+    )
+    result = run_default("--pg-conf", "lock_timeout=8s", "-v")
+    result.assert_outcomes(passed=3)
+
+
+def test_option_precedence_command_line_ini_environment(
+    pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\npg_pool_size = 3\npg_keep = false\n")
+    pytester.makepyfile(
+        test_inner="""
+        import os
+        from pytest_boss.options import resolve
+
+        def test_values(pytestconfig):
+            expected = os.environ["EXPECTED"].split(",")
+            got = [str(resolve(pytestconfig, name)) for name in ("pg_pool_size", "pg_keep", "pg_user")]
+            assert got == expected
+        """
+    )
+    monkeypatch.setenv("BOSS_PG_POOL_SIZE", "9")
+    monkeypatch.setenv("BOSS_PG_USER", "from-env")
+    monkeypatch.setenv("EXPECTED", "3,False,from-env")
+    run_default().assert_outcomes(passed=1)
+    monkeypatch.setenv("EXPECTED", "5,True,from-cli")
+    run_default("--pg-pool-size=5", "--pg-keep", "--pg-user=from-cli").assert_outcomes(passed=1)
+    monkeypatch.setenv("BOSS_PG_POOL_SIZE", "lots")
+    monkeypatch.setenv("EXPECTED", "3,False,from-env")
+    result = run_default()
+    result.assert_outcomes(passed=1)  # the ini value wins, the bad environment value is unused
+    os.remove(pytester.path / "tox.ini")
+    result = run_default()
+    result.stderr.fnmatch_lines(["*environment BOSS_PG_POOL_SIZE*'lots'*expected a whole number*"])
+
+
+def test_every_server_is_stopped_and_removed_at_the_end(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    clusters = pytester.mkdir("clusters")
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        PIDS = []
+
+        @pytest.mark.parametrize("mb", [64, 96])
+        def test_two_keys(pg_cluster, pg_cluster_factory, mb, pg_conf):
+            pg_conf["shared_buffers"] = f"{mb}MB"
+            PIDS.append(pg_cluster.pid())
+            PIDS.append(pg_cluster_factory().pid())
+            with open("pids.txt", "a") as fo:
+                fo.write("\\n".join(map(str, PIDS)) + "\\n")
+        """
+    )
+    result = run_default(f"--pg-dir={clusters}", "-v")
+    result.assert_outcomes(passed=2)
+    pids = {int(line) for line in (pytester.path / "pids.txt").read_text().split()}
+    assert len(pids) >= 3
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}"), f"postmaster {pid} outlived the run"
+    assert list(clusters.iterdir()) == []
+
+
+def test_keep_keeps_the_folders_but_stops_the_servers(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    clusters = pytester.mkdir("clusters")
+    pytester.makepyfile(
+        test_inner="""
+        def test_one(pg_cluster):
+            with open("pid.txt", "w") as fo:
+                fo.write(str(pg_cluster.pid()))
+        """
+    )
+    run_default(f"--pg-dir={clusters}", "--pg-keep").assert_outcomes(passed=1)
+    pid = int((pytester.path / "pid.txt").read_text())
+    assert not os.path.exists(f"/proc/{pid}")
+    kept = glob.glob(f"{clusters}/*/*/data/PG_VERSION")  # */ follows the link to the real place
+    assert kept, "no data directory was kept"
+    for path in kept:
+        shutil.rmtree(os.path.realpath(os.path.join(path, "..", "..", "..")))
