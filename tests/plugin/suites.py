@@ -1,0 +1,51 @@
+"""Inner suites shared by several plugin tests (run serially and under xdist)."""
+
+HBA_SUITE = """
+import psycopg
+import pytest
+
+def login(cluster, user="alice", password="secret"):
+    with psycopg.connect(host="127.0.0.1", port=cluster.port, user=user,
+                         password=password, dbname="postgres", connect_timeout=10):
+        pass
+
+@pytest.fixture
+def alice(pg_cluster):
+    pg_cluster.sql("DROP ROLE IF EXISTS alice; CREATE ROLE alice LOGIN PASSWORD 'secret'")
+    return pg_cluster
+
+@pytest.mark.pg_hba("host all alice 127.0.0.1/32 reject")
+def test_rule_before_defaults(alice):
+    with pytest.raises(psycopg.OperationalError, match="rejects connection"):
+        login(alice)
+    login(alice, user=alice.user, password=alice.password)
+
+def test_rule_gone(alice):
+    login(alice)
+
+@pytest.mark.pg_hba("local all all trust", "host all all 127.0.0.1/32 trust", replace=True)
+def test_replace(alice, pg_hba):
+    assert [str(entry).split()[0] for entry in pg_hba] == ["local", "host"]
+    login(alice, password="wrong")
+
+def test_replace_gone(alice):
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        login(alice, password="wrong")
+
+def test_fixture_edits(alice, pg_hba):
+    count = len(pg_hba)
+    pg_hba.insert(0, "host all alice 127.0.0.1/32 reject")
+    assert len(pg_hba) == count + 1
+    with pytest.raises(psycopg.OperationalError, match="rejects connection"):
+        login(alice)
+    with pytest.raises(ValueError, match="127.0.0.1/33"):
+        pg_hba.insert(0, "host all alice 127.0.0.1/33 reject")
+    assert len(pg_hba) == count + 1
+    del pg_hba[0]
+    login(alice)
+    pg_hba.append("host all bob 127.0.0.1/32 reject")
+
+def test_fixture_edits_gone(alice, pg_hba):
+    assert "bob" not in str(pg_hba)
+    login(alice)
+"""
