@@ -29,14 +29,14 @@ class ConfHandle(MutableMapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._lease.effective(name)
 
-    def __setitem__(self, name: str, value: Value) -> None:  # type: ignore[override]
+    def __setitem__(self, name: str, value: Value) -> None:
         self._lease.set_settings({name.lower(): setting_text(value)})
 
     def __delitem__(self, name: str) -> None:
         """Drop this test's own value: the setting is what it was before the test set it."""
         self._lease.drop_settings([name])
 
-    def update(self, other: Any = (), /, **kwargs: Value) -> None:  # type: ignore[override]
+    def update(self, other: Any = (), /, **kwargs: Value) -> None:
         """Apply several settings with one reload (or restart)."""
         items = dict(other.items() if isinstance(other, Mapping) else other)
         items.update(kwargs)
@@ -89,7 +89,7 @@ class HbaHandle:
     @overload
     def __getitem__(self, index: slice) -> list[pghba.Entry]: ...
     def __getitem__(self, index: int | slice) -> pghba.Entry | list[pghba.Entry]:
-        return self._records()[index]  # type: ignore[no-any-return]
+        return self._records()[index]
 
     def __iter__(self) -> Iterator[pghba.Entry]:
         records = self._records()
