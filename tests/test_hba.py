@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_boss.boss import hba
 from pytest_boss.boss._hba_check import parse_ldap_url, split_guc_list
@@ -799,3 +801,30 @@ def test_module_exports() -> None:
         assert hasattr(hba, name)
     assert isinstance(read_config(""), Sequence)
     assert os.path.basename(hba.__file__) == "hba.py"
+
+
+# -- property: any name or option value survives str() and parse() ---------------------------
+
+SPECIAL = ' \t\r,"#\\+@/=éall'
+_text = st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="\0\n")),
+    st.text(alphabet=SPECIAL),
+    st.text(alphabet=st.sampled_from(SPECIAL) | st.characters(blacklist_characters="\0\n")),
+)
+_names = st.lists(
+    st.builds(Name, st.one_of(_text, st.sampled_from(hba.KEYWORDS)), st.booleans()),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(databases=_names, users=_names, value=_text)
+def test_any_names_round_trip(databases: list[Name], users: list[Name], value: str) -> None:
+    entry = Entry("local", databases, users, method="peer", options={"map": value})
+    again = Entry.parse(str(entry), version=15)  # 15: a leading "/" is no regular expression
+    assert again == entry
+    assert again.databases == databases and again.users == users
+    assert [n.special for n in again.databases] == [n.special for n in databases]
+    assert [n.special for n in again.users] == [n.special for n in users]
+    assert again.options == {"map": value}

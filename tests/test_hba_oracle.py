@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_boss.boss._atomic import atomic_write_text
-from pytest_boss.boss.hba import ADDRESS_KEYWORDS, Entry, HBAError, read_config
+from pytest_boss.boss.hba import ADDRESS_KEYWORDS, KEYWORDS, Entry, HBAError, Name, read_config
 
 HEAD = "local all all trust\n"
 QUERY = (
@@ -471,3 +473,44 @@ def test_initdb_file_round_trip(oracle: Oracle, make_cluster: Callable[..., Any]
     rows = oracle.rows()
     assert [r.error for r in rows] == [None] * len(rows)
     assert any(r.method == "reject" and r.address == "10.0.0.0" for r in rows)
+
+
+# -- property: any names and option value, written by Entry, read by the server as by us -----
+
+SPECIAL = ' \t\r,"#\\+@/=éall'
+_chars = st.characters(blacklist_characters="\0\n", blacklist_categories=("Cs",))
+_text = st.one_of(
+    st.text(alphabet=_chars),
+    st.text(alphabet=SPECIAL),
+    st.text(alphabet=st.sampled_from(SPECIAL) | _chars),
+)
+_name = st.builds(Name, st.one_of(_text, st.sampled_from(KEYWORDS)), st.booleans()).filter(
+    lambda n: not n.startswith("/") and not (n.special and n.startswith("@"))
+)
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    databases=st.lists(_name, min_size=1, max_size=3),
+    users=st.lists(_name, min_size=1, max_size=3),
+    value=_text,
+)
+def test_any_names_read_as_the_server_does(
+    oracle: Oracle, databases: list[Name], users: list[Name], value: str
+) -> None:
+    entry = Entry("local", databases, users, method="peer", options={"map": value})
+    text = oracle.write(Case(str(entry) + "\n"))
+    assert read_config(text, version=oracle.major)[1] == entry
+    rows = oracle.rows()
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert (row.type, row.method, row.error) == ("local", "peer", None)
+    assert row.databases == [str(d) for d in databases]
+    assert row.users == [str(u) for u in users]
+    assert row.options == {"map": value}

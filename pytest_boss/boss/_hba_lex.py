@@ -148,7 +148,7 @@ def _next_token(
     if not (saw_quote or buf):
         return None, pos, False
     value = "".join(buf)
-    if limit and len(value.encode("utf-8", "surrogateescape")) >= MAX_TOKEN:
+    if limit and len(value.encode("utf-8", "surrogatepass")) >= MAX_TOKEN:
         raise TokenTooLong(value)
     return Token(value, initial_quote, start, end), pos, comma
 
