@@ -448,9 +448,28 @@ def machine() -> dict[str, str]:
     }
 
 
+def checkout() -> str:
+    """The commit of the measured pytest-boss (with -dirty for local changes), if known."""
+    try:
+        return _check_call(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty"], "git describe", 30
+        ).strip()
+    except (BenchError, OSError):
+        return "unknown"
+
+
 def fmt(seconds: float | None) -> str:
     """Seconds with 2 decimals, or a dash."""
     return "-" if seconds is None else f"{seconds:.2f}"
+
+
+def spread(values: Sequence[float]) -> str:
+    """The median, with the range when there are several values."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return fmt(values[0])
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
 
 def table(workloads: Sequence[Workload], results: dict[tuple[str, str], Measurement]) -> str:
@@ -465,11 +484,11 @@ def table(workloads: Sequence[Workload], results: dict[tuple[str, str], Measurem
         boss = results[(BOSS, w.name)]
         a, b = ppg.median(), boss.median()
         ratio = f"{a / b:.1f}x" if a is not None and b is not None and b > 0 else "-"
-        cells = [fmt(a), fmt(b)]
+        cells = [spread(ppg.wall), spread(boss.wall)]
         if w.stamp:
             cells = [
-                f"{fmt(a)} (first test at {fmt(ppg.median_to_first_test())})",
-                f"{fmt(b)} (first test at {fmt(boss.median_to_first_test())})",
+                f"{spread(ppg.wall)}, first test at {fmt(ppg.median_to_first_test())}",
+                f"{spread(boss.wall)}, first test at {fmt(boss.median_to_first_test())}",
             ]
         rows.append(f"| {w.group} | {w.title} | {w.tests} | {cells[0]} | {cells[1]} | {ratio} |")
     return head + "\n".join(rows) + "\n"
@@ -564,6 +583,8 @@ NOTES = """
 - Workload 4: the same suites with pytest-xdist `-n 2` (default load scheduling): in both
   tools each worker starts its own servers.
 - Suites: `bench/suites/postgresql/*` and `bench/suites/boss/*`.
+- A load average above the number of cores means other work shared the machine during
+  the run; the range of each cell shows how much that moved the numbers.
 """
 
 
@@ -587,12 +608,14 @@ def markdown(
         f"Command: `{command}` (as {'root' if os.geteuid() == 0 else 'a normal user'}; "
         f"suites ran as `{runner.user or pwd.getpwuid(os.getuid()).pw_name}`)\n\n"
         f"Date: {started:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s in all. "
-        f"Median of {repeat} runs; ratio = pytest-postgresql / pytest-boss.\n\n"
+        f"Median of {repeat} runs (range in brackets); ratio of the medians = "
+        "pytest-postgresql / pytest-boss.\n\n"
         f"Machine: {m['system']}, {m['cpu']}, {m['cores']} cores, {m['memory']}, "
         f"load average {m['loadavg']} at start, {m.get('loadavg_end', '?')} at the end.\n\n"
         f"Versions: {v['postgresql']} ({runner.pg_bin}), Python {v['python']}, "
         f"pytest {v['pytest']}, pytest-xdist {v['pytest-xdist']}, psycopg {v['psycopg']}, "
-        f"pytest-postgresql {v['pytest-postgresql']}, pytest-boss {v['pytest-boss']}.\n\n"
+        f"pytest-postgresql {v['pytest-postgresql']}, pytest-boss {v['pytest-boss']} "
+        f"(checkout {checkout()}).\n\n"
         + body
         + "\nInner command lines (workload 4, settings suite), run in a copy of bench/suites:\n\n"
         + inner
