@@ -606,6 +606,16 @@ def test_invalid_entries_are_refused() -> None:
         read_config(FILE, version=15).append("include x.conf")
 
 
+def test_contains() -> None:
+    seq = read_config(FILE)
+    assert Entry.parse("host all all 10.0.0.0 255.0.0.0 md5") in seq
+    assert Entry.parse("host all all 10.0.0.0/8 md5") not in seq  # records compare as written
+    assert "host all all 10.0.0.0/8" in seq  # fields select
+    assert ["host", "all", "all", "::1/128"] in seq
+    assert "hostssl" not in seq
+    assert 42 not in seq
+
+
 def test_remove() -> None:
     seq = read_config(FILE)
     removed = seq.remove("host all all 10.0.0.0/8")

@@ -454,6 +454,16 @@ class Sequence:
         """Insert ``entry`` directly below the first record matching ``fields``."""
         self.insert(self.index(fields) + 1, entry, position=-1)
 
+    def __contains__(self, item: object) -> bool:
+        """``entry in seq`` compares records; a line of text or field list selects by fields."""
+        if isinstance(item, Entry):
+            return any(entry == item for entry in self)
+        if isinstance(item, str) or (
+            isinstance(item, _Seq) and all(isinstance(f, str) for f in item)
+        ):
+            return self.find(item) >= 0
+        return False
+
     def remove(self, fields: FieldsLike) -> Entry:
         """Remove the first record matching ``fields`` and return it (``ValueError`` if none)."""
         return self.pop(self.index(fields))
