@@ -458,6 +458,19 @@ def test_entry_parse_wants_one_record() -> None:
         Entry.parse("local all all trust\nlocal all all md5")
 
 
+def test_entry_parse_error_names_no_line() -> None:
+    with pytest.raises(HBAError) as info:
+        Entry.parse("local all all bogus")
+    assert (info.value.path, info.value.lineno, info.value.line) == (
+        None,
+        None,
+        "local all all bogus",
+    )
+    assert str(info.value).startswith(
+        "invalid authentication method \"bogus\" in 'local all all bogus'; fix"
+    )
+
+
 def test_entry_check() -> None:
     Entry("local", ["all"], ["all"], method="peer").check()
     with pytest.raises(HBAError, match="peer authentication is only supported on local"):

@@ -115,7 +115,9 @@ class HBAError(ValueError):
         where = self.path if self.path is not None else "<lines>"
         if self.lineno is not None:
             where = f"{where}:{self.lineno}"
-        text = f"{where}: {self.reason}"
+        text = (
+            self.reason if self.path is None and self.lineno is None else f"{where}: {self.reason}"
+        )
         if self.line is not None:
             text += f" in {self.line!r}"
         return (
@@ -239,7 +241,10 @@ class Entry:
     @classmethod
     def parse(cls, text: str, version: int | None = None) -> Entry:
         """The one record in ``text`` (continuation lines and a comment allowed)."""
-        seq = read_config(text, version=version)
+        try:
+            seq = read_config(text, version=version)
+        except HBAError as exc:  # one record: its line number says nothing
+            raise HBAError(exc.reason, line=exc.line) from None
         if len(seq) != 1:
             raise HBAError(f"expected one record, found {len(seq)}", line=text)
         return seq[0]
