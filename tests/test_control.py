@@ -181,7 +181,9 @@ def test_killed_postmaster_is_not_running_and_starts_again(ctl: Controller, data
         pass
     assert not ctl.running()  # its postmaster.pid is left behind, stale
     assert read_pid_file(data.data_dir) is not None
+    # Its children may still hold the shared memory for a moment: start waits for them.
     assert ctl.start(logfile=data.log_path) != pid
+    assert ctl.orphans() == []
     assert data.sql("SELECT 1") == [("1",)]
 
 

@@ -552,6 +552,10 @@ class Cluster:
             "-",
         ]
         env = clean_env(PGCLIENTENCODING="UTF8", PGCONNECT_TIMEOUT="10")
+        if self.password is not None:
+            # In the environment, not the command line (other users can read that), so a
+            # pg_hba.conf that asks a password on the socket too still lets sql() in.
+            env["PGPASSWORD"] = self.password
         try:
             done = subprocess.run(
                 args,

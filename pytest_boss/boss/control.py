@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Union
 
-from .privileges import ServerUser, clean_env, server_user
+from .privileges import ServerUser, server_user
 
 __all__ = [
     "PID_FILENAME",
@@ -264,6 +264,8 @@ class Controller:
                 "first, or restart() it",
                 self.data_dir,
             )
+        if read_pid_file(self.data_dir) is not None:
+            self._wait_for_orphans()
         program = postmaster or self.postgres_path
         log = os.path.abspath(logfile or os.path.join(self.data_dir, DEFAULT_LOG_FILENAME))
         self.logfile = log
@@ -281,7 +283,7 @@ class Controller:
                     stdout=fd,
                     stderr=subprocess.STDOUT,
                     cwd="/",
-                    env=clean_env(),
+                    env=self.user.env(),
                     start_new_session=True,
                     close_fds=True,
                     **self.user.popen_kwargs(),
@@ -297,6 +299,40 @@ class Controller:
         if not nowait:
             self._wait_ready(process, log, offset)
         return process.pid
+
+    def orphans(self) -> list[int]:
+        """Server processes left on this data directory by a postmaster that died (killed):
+        they run in it (their working folder) and hold its shared memory until they notice.
+        Empty while a postmaster runs (its children are not orphans)."""
+        if self.pid() is not None:
+            return []
+        found = []
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            if not entry.isdigit():
+                continue
+            try:
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+            except OSError:
+                continue
+            if cwd == self.data_dir and pid_alive(int(entry)):
+                found.append(int(entry))
+        return found
+
+    def _wait_for_orphans(self) -> None:
+        """Before starting over a stale postmaster.pid, let the dead postmaster's children
+        exit (they do when they notice it is gone); else the start fails on shared memory."""
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            left = self.orphans()
+            if not left:
+                return
+            if time.monotonic() > deadline:
+                raise StartupError(
+                    f"processes of a dead server still run on {self.data_dir} (pids "
+                    f"{', '.join(map(str, left))}) after {self.start_timeout:g} s: stop them",
+                    self.data_dir,
+                )
+            time.sleep(self.poll_interval * 5)
 
     def _wait_ready(self, process: subprocess.Popen[bytes], log: str, offset: int) -> None:
         deadline = time.monotonic() + self.start_timeout

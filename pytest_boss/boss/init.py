@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Union
 
 from .installation import parse_version
-from .privileges import ServerUser, clean_env, server_user
+from .privileges import ServerUser, server_user
 
 __all__ = ["Initializor", "InitializorError"]
 
@@ -227,7 +227,7 @@ class Initializor:
                 extra_args=extra_args,
             )
             try:
-                done = self.user.run(args, timeout=self.timeout, env=clean_env())
+                done = self.user.run(args, timeout=self.timeout)
             except subprocess.TimeoutExpired as exc:
                 out = exc.output if isinstance(exc.output, str) else ""
                 raise InitializorError(

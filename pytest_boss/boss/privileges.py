@@ -96,6 +96,13 @@ class ServerUser:
         """True when programs must be started as another user than the caller."""
         return self.uid != os.geteuid()
 
+    def env(self, **extra: str) -> dict[str, str]:
+        """:func:`clean_env` for a program of this user: its own HOME, USER and LOGNAME."""
+        env = clean_env(**extra)
+        if self.switching:
+            env.update(HOME=self.home or "/", USER=self.name, LOGNAME=self.name)
+        return env
+
     def popen_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``subprocess`` that run a program as this user.
 
@@ -128,7 +135,7 @@ class ServerUser:
             text=True,
             errors="replace",
             cwd="/",
-            env=dict(env) if env is not None else clean_env(),
+            env=dict(env) if env is not None else self.env(),
             timeout=timeout,
             check=False,
             **self.popen_kwargs(),
