@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from . import admin
 from .boss import hba as pghba
 from .boss._atomic import atomic_write_text
 from .boss.cluster import Cluster, SQLError
@@ -129,7 +130,7 @@ class Lease:
     def effective(self, name: str) -> str:
         """The value the server uses now (SHOW); KeyError for a name it does not know."""
         try:
-            rows = self.cluster.sql(f"SELECT current_setting('{_literal(name)}')")
+            rows = admin.query(self.cluster, f"SELECT current_setting('{_literal(name)}')")
         except SQLError as exc:
             if exc.sqlstate == "42704":  # undefined_object: unrecognized parameter
                 raise KeyError(name) from None
@@ -138,7 +139,7 @@ class Lease:
         return "" if value is None else value
 
     def setting_names(self) -> list[str]:
-        return [str(row[0]) for row in self.cluster.sql("SELECT name FROM pg_settings")]
+        return [str(row[0]) for row in admin.query(self.cluster, "SELECT name FROM pg_settings")]
 
     def hba_records(self) -> pghba.Sequence:
         return read_hba(self.pooled)
@@ -156,8 +157,8 @@ class Lease:
 
     def _check_hba_file(self) -> None:
         """Ask the server (pg_hba_file_rules re-reads the file) whether it accepts it."""
-        rows = self.cluster.sql(
-            "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL"
+        rows = admin.query(
+            self.cluster, "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL"
         )
         if rows:
             line_number, error = int(str(rows[0][0])), str(rows[0][1])

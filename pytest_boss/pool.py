@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from . import admin
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster
 from .boss.control import ControlError, PortInUseError, StartupError
 from .boss.hba import HBAError, read_config
@@ -269,20 +270,22 @@ class ClusterPool:
         """A fresh database copied from the cluster's template database (filled once)."""
         cluster = pooled.cluster
         if not pooled.template_loaded:
-            cluster.sql(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
-            cluster.sql(f"CREATE DATABASE {TEMPLATE_DB}")
+            admin.query(cluster, f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+            admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}")
             if loader is not None:
                 loader(Database(TEMPLATE_DB, cluster))
-            cluster.sql(f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
+            admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
             pooled.template_loaded = True
         name = f"test_{self.session.worker}_{next(pooled.databases)}".lower()
-        # The template has no connections (loaded and closed): the plain copy is the cheapest.
-        cluster.sql(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}')
+        # FILE_COPY (15+) copies the files and checkpoints, which costs nothing with fsync
+        # off; WAL_LOG, the default, writes every block to the WAL: 2-3 times slower here.
+        strategy = " STRATEGY FILE_COPY" if self.installation.major >= 15 else ""
+        admin.query(cluster, f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}{strategy}')
         return Database(name, cluster)
 
     @staticmethod
     def drop_database(database: Database) -> None:
-        database.cluster.sql(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+        admin.query(database.cluster, f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
 
     # -- making, starting, stopping ----------------------------------------------------------
 
@@ -375,9 +378,7 @@ class ClusterPool:
     @staticmethod
     def reload(pooled: Pooled) -> list[str]:
         """Reload and wait until new connections see it; the settings that need a restart."""
-        pooled.cluster.reload(wait=True)
-        rows = pooled.cluster.sql("SELECT name FROM pg_settings WHERE pending_restart")
-        return [str(row[0]) for row in rows]
+        return admin.reload_and_wait(pooled.cluster)
 
     def _stop(self, pooled: Pooled) -> None:
         try:

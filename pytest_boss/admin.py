@@ -1,0 +1,66 @@
+"""SQL for the plugin's own bookkeeping, as cheap as this machine allows.
+
+With psycopg installed, each query is one short connection over the unix socket (about
+4 ms); without it, the core's `Cluster.sql` runs psql (about 15 ms). Either way, results
+are rows of text (`None` for NULL) and failures raise the core's `SQLError` with the
+server's message and SQLSTATE. No connection is kept open between calls: tests see no
+extra session in `pg_stat_activity` and may set `max_connections` as low as they like.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .boss.cluster import Cluster, SQLError
+
+__all__ = ["query", "reload_and_wait"]
+
+psycopg: Any
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - exercised where psycopg is absent
+    psycopg = None
+
+
+def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[str | None, ...]]:
+    """Run `sql` (one statement) and return its rows as text."""
+    if psycopg is None:
+        return cluster.sql(sql, dbname=dbname)
+    try:
+        with psycopg.connect(
+            cluster.dsn(dbname, password=None), autocommit=True, connect_timeout=10
+        ) as conn:
+            cursor: Any = conn.execute(sql)
+            if cursor.description is None:
+                return []
+            return [tuple(None if v is None else str(v) for v in row) for row in cursor]
+    except psycopg.Error as exc:
+        diag = getattr(exc, "diag", None)
+        message = getattr(diag, "message_primary", None) or str(exc).strip()
+        raise SQLError(sql, message, getattr(exc, "sqlstate", None), str(exc), dbname) from None
+
+
+def reload_and_wait(cluster: Cluster, timeout: float = 30.0) -> list[str]:
+    """Reload the configuration; return once new connections see it.
+
+    Returns the settings the server says need a restart (`pending_restart`).
+    """
+    if psycopg is None:
+        cluster.reload(wait=True, timeout=timeout)
+        rows = cluster.sql("SELECT name FROM pg_settings WHERE pending_restart")
+        return [str(row[0]) for row in rows]
+    before = query(cluster, "SELECT pg_conf_load_time()::text")[0][0]
+    cluster.reload(wait=False)
+    deadline = time.monotonic() + timeout
+    check = (
+        f"SELECT pg_conf_load_time() > '{before}'::timestamptz, "
+        "(SELECT string_agg(name, ',') FROM pg_settings WHERE pending_restart)"
+    )
+    while True:
+        done, pending = query(cluster, check)[0]
+        if done == "True":
+            return pending.split(",") if pending else []
+        if time.monotonic() > deadline:
+            raise SQLError(check, f"the server did not reload within {timeout:g} s")
+        time.sleep(0.002)
