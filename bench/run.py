@@ -75,7 +75,8 @@ class InnerRunError(BenchError):
         self.tail = tail
         super().__init__(
             f"{tool} failed workload {workload!r} (exit status {rc}); "
-            f"run it by hand to see more: {shlex.join(command)}\n{tail}"
+            "to see more, run `python bench/run.py --keep` and this in the copied suites "
+            f"folder: {shlex.join(command)}\n{tail}"
         )
 
 
