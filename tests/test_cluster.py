@@ -26,6 +26,7 @@ from pytest_boss.boss.control import (
     AlreadyRunningError,
     ControlWarning,
     NotAClusterError,
+    NotRunningError,
     PortInUseError,
     ReloadError,
 )
@@ -278,6 +279,15 @@ def test_stop_a_stopped_cluster_warns(cluster: Cluster) -> None:
     cluster.stop()
     with pytest.warns(ControlWarning):
         cluster.stop()
+
+
+def test_stopped_cluster_cannot_be_queried_or_reloaded(cluster: Cluster) -> None:
+    cluster.stop()
+    with pytest.raises(SQLError) as info:
+        cluster.sql("SELECT 1")
+    assert cluster.host in info.value.message
+    with pytest.raises(NotRunningError, match="not running"):
+        cluster.reload()
 
 
 def test_restart(cluster: Cluster) -> None:

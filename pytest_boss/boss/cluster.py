@@ -472,7 +472,7 @@ class Cluster:
         """Stop when running, then start (with the last start's options unless given)."""
         if self.running():
             self.stop(mode)
-        last = self.controller._last_start[1]
+        last = self.controller.last_options
         self.start(options=options if options is not None else last)
 
     def reload(self, wait: bool = True, timeout: float = 30.0) -> list[str]:
@@ -483,8 +483,8 @@ class Cluster:
         server rejects as a whole raises :class:`.ReloadError` with its message; settings it
         rejects one by one (or that need a restart) are only logged, in the returned lines.
         """
-        if not wait:
-            self.controller.reload()
+        if not wait or not self.running():
+            self.controller.reload()  # not running: NotRunningError
             return []
         before = self.sql("SELECT pg_conf_load_time()")[0][0]
         try:

@@ -205,6 +205,11 @@ class Controller:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.data_dir!r})"
 
+    @property
+    def last_options(self) -> Options:
+        """The ``options`` of the last start (what ``restart`` reuses)."""
+        return self._last_start[1]
+
     # -- state ------------------------------------------------------------------------------
 
     def pid(self) -> int | None:
