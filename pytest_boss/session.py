@@ -12,7 +12,9 @@ import atexit
 import os
 import re
 import secrets
+import signal
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +25,7 @@ import pytest
 from .boss.installation import Installation, InstallationError, find_installation
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
+from .reaper import reap, write_owner
 
 if TYPE_CHECKING:
     from .pool import ClusterPool
@@ -76,6 +79,7 @@ class BossSession:
         self._pools: dict[str, ClusterPool] = {}
         self._run_dir: str | None = None
         self._placed: str | None = None
+        self.reaped: list[str] = []
         self._closed = False
         atexit.register(self.close)
 
@@ -112,6 +116,8 @@ class BossSession:
             placed = place_directory(os.path.join(parent, name), self.server_user)
             self._placed = placed.path
             self._run_dir = placed.real
+            write_owner(placed.real)
+            self.reaped = reap(parent, keep=placed.path)
         return self._run_dir
 
     # -- installations and pools -------------------------------------------------------------
@@ -123,8 +129,25 @@ class BossSession:
         if self._closed:
             raise RuntimeError("pytest-boss: the session is closed; no new clusters")
         if installation.bindir not in self._pools:
+            self._install_signal_handlers()
             self._pools[installation.bindir] = ClusterPool(self, installation)
         return self._pools[installation.bindir]
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP would end the process without any cleanup: stop the servers
+        first, then die of the signal as before. Handlers someone else set are kept."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        try:
+            self.close()
+        finally:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
     def log_text(self, marks: list[LogMark]) -> str:
         """The server log lines written since each mark (a test's share of the logs)."""

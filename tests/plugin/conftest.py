@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from suites import QUIET
 
 from pytest_boss.boss.installation import Installation, find_installation
 
 InnerRun = Callable[..., pytest.RunResult]
 TIMEOUT = 600
-#: Plugins of this environment the inner runs do not need (hypothesis's alone costs ~1.4 s
-#: per run at session end); `-p no:NAME` is harmless where one is not installed.
-QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
 
 def _runner(pytester: pytest.Pytester, installation: Installation) -> InnerRun:

@@ -1,5 +1,9 @@
 """Inner suites shared by several plugin tests (run serially and under xdist)."""
 
+#: Plugins of this environment the inner runs do not need (hypothesis's alone costs ~1.4 s
+#: per run at session end); `-p no:NAME` is harmless where one is not installed.
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
+
 HBA_SUITE = """
 import psycopg
 import pytest

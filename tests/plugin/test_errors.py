@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from suites import QUIET
 
 InnerRun = Callable[..., pytest.RunResult]
 
@@ -125,9 +126,7 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, run_default: In
 
 def test_missing_binaries_fail_with_what_to_do(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_inner="def test_needs(pg_cluster): pass")
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--pg-bin={pytester.path / 'nowhere'}"
-    )
+    result = pytester.runpytest_subprocess(*QUIET, f"--pg-bin={pytester.path / 'nowhere'}")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*No PostgreSQL installation at *nowhere*", "*Install PostgreSQL*"]
