@@ -193,6 +193,10 @@ class ClusterPool:
         pooled.leased = True
         return pooled, reloadable
 
+    def running(self) -> list[Cluster]:
+        """The pooled clusters running now (private ones not included)."""
+        return [p.cluster for p in self._entries.values() if p.cluster.running()]
+
     def _make_room(self) -> None:
         running = [p for p in self._entries.values() if p.cluster.running()]
         for pooled in running[: max(0, len(running) - self.session.pool_size + 1)]:

@@ -202,3 +202,82 @@ def test_keep_keeps_the_folders_but_stops_the_servers(
     assert kept, "no data directory was kept"
     for path in kept:
         shutil.rmtree(os.path.realpath(os.path.join(path, "..", "..", "..")))
+
+
+def test_servers_run_as_the_server_user_and_tcp_needs_the_run_password(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        import os
+        import pwd
+        import psycopg
+        import pytest
+
+        def owner(pid):
+            with open(f"/proc/{pid}/status") as fo:
+                uid = next(line for line in fo if line.startswith("Uid:")).split()[1]
+            return pwd.getpwuid(int(uid)).pw_name
+
+        def test_identity_and_password(pg_cluster):
+            expected = pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() else "postgres"
+            assert owner(pg_cluster.pid()) == expected
+            assert pg_cluster.password
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(host="127.0.0.1", port=pg_cluster.port, user=pg_cluster.user,
+                                password="guess", dbname="postgres")
+            with psycopg.connect(pg_cluster.url()) as conn:
+                assert conn.execute("SELECT inet_server_addr()::text").fetchone()[0] == "127.0.0.1/32"
+            assert pg_cluster.sql("SHOW listen_addresses") == [("127.0.0.1",)]
+        """
+    )
+    run_default("-v").assert_outcomes(passed=1)
+
+
+def test_pool_size_bounds_running_clusters(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        @pytest.mark.parametrize("mb", [
+            pytest.param(mb, marks=pytest.mark.pg_conf(shared_buffers=f"{mb}MB"))
+            for mb in (64, 96, 64, 96)
+        ])
+        def test_alternating_keys(pg_pool, pg_cluster, mb):
+            assert pg_cluster.sql("SHOW shared_buffers") == [(f"{mb}MB",)]
+            assert pg_pool.running() == [pg_cluster]
+        """
+    )
+    run_default("--pg-pool-size=1", "-v").assert_outcomes(passed=4)
+
+
+def test_template_cache_is_built_once_checked_and_optional(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    cache = pytester.mkdir("cache")
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_cluster(pg_cluster, n):
+            assert pg_cluster.sql("SELECT 1") == [("1",)]
+        """
+    )
+    run_default(f"--pg-cache-dir={cache}", "-n", "2").assert_outcomes(passed=4)
+    entries = [p for p in cache.iterdir() if p.is_dir() and p.name != "ports"]
+    assert len(entries) == 1, "two workers must share one initdb result"
+    manifest = entries[0] / ".pytest-boss-template.json"
+    assert manifest.exists()
+    # A damaged entry (a file lost) is never used: it is rebuilt.
+    (entries[0] / "PG_VERSION").unlink()
+    run_default(f"--pg-cache-dir={cache}").assert_outcomes(passed=4)
+    assert (entries[0] / "PG_VERSION").exists()
+    # --pg-no-cache neither reads nor writes it.
+    stamp = manifest.stat().st_mtime_ns
+    other = pytester.mkdir("other-cache")
+    run_default(f"--pg-cache-dir={other}", "--pg-no-cache").assert_outcomes(passed=4)
+    assert [p.name for p in other.iterdir()] in ([], ["ports"])
+    assert manifest.stat().st_mtime_ns == stamp
