@@ -14,9 +14,11 @@ __all__ = [
     "BossUsageError",
     "ClusterStartError",
     "HbaRuleError",
+    "InitdbError",
     "ManagedSettingError",
     "MarkerError",
     "SettingValueError",
+    "TemplateLoadError",
     "UnknownSettingError",
 ]
 
@@ -96,4 +98,26 @@ class ClusterStartError(BossUsageError):
         super().__init__(
             f"PostgreSQL does not start with {shown}; change these settings. The server said:\n"
             f"{said}"
+        )
+
+
+class InitdbError(BossUsageError):
+    """initdb refuses this test's pg_init options; `output` is what it printed."""
+
+    def __init__(self, options: Mapping[str, object], output: str) -> None:
+        self.options = dict(options)
+        self.output = output
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "no options"
+        super().__init__(f"initdb fails with {shown}; change the pg_init options:\n{output}")
+
+
+class TemplateLoadError(BossUsageError):
+    """Filling pg_database's template failed; `source` names the file or callable."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.message = message
+        super().__init__(
+            f"loading the template database from {source!r} failed: {message}; fix it, or the "
+            "pg_template ini key / pg_template_loader fixture"
         )

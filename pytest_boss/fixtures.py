@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from .boss.cluster import Cluster
+from .boss.cluster import Cluster, SQLError
 from .boss.installation import Installation
 from .database import Database
+from .errors import TemplateLoadError
 from .handles import ConfHandle, HbaHandle
 from .lease import Lease
 from .markers import call_marker, needs_of
@@ -82,7 +83,11 @@ def _template_loader(sources: Iterable[str], rootdir: str) -> TemplateLoader | N
                     raise pytest.UsageError(f"pytest-boss: pg_template {source!r} matches no file")
                 for path in paths:
                     with open(path, encoding="utf-8") as fo:
-                        database.sql(fo.read())
+                        text = fo.read()
+                    try:
+                        database.sql(text)
+                    except SQLError as exc:
+                        raise TemplateLoadError(os.path.relpath(path, rootdir), str(exc)) from None
             else:
                 module, _, name = source.partition(":")
                 if not name:
@@ -90,7 +95,10 @@ def _template_loader(sources: Iterable[str], rootdir: str) -> TemplateLoader | N
                         f"pytest-boss: pg_template {source!r} is neither a .sql file nor "
                         "module:function"
                     )
-                function = getattr(importlib.import_module(module), name)
+                try:
+                    function = getattr(importlib.import_module(module), name)
+                except (ImportError, AttributeError) as exc:
+                    raise TemplateLoadError(source, f"cannot import it: {exc}") from None
                 function(database)
 
     return load

@@ -25,11 +25,11 @@ from . import admin
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster
 from .boss.control import ControlError, PortInUseError, StartupError
 from .boss.hba import HBAError, read_config
-from .boss.init import Initializor
+from .boss.init import Initializor, InitializorError
 from .boss.installation import Installation
 from .boss.privileges import ServerUser, server_bindir
 from .database import Database
-from .errors import BossUsageError, ClusterStartError, HbaRuleError, MarkerError
+from .errors import BossUsageError, ClusterStartError, HbaRuleError, InitdbError, MarkerError
 from .markers import Needs
 from .ports import PortClaim, claim_port
 from .settings import SettingsCatalog
@@ -129,9 +129,9 @@ class ClusterPool:
 
     @cached_property
     def ports_dir(self) -> str:
-        """Port claims shared by every pytest-boss process of this user on this machine."""
-        base = self.session.cache_dir or os.path.join(self.session.run_dir(), "..")
-        return os.path.join(base, "ports")
+        """Port claims shared by every pytest-boss process of this user on this machine
+        (kept beside the template cache even when the cache is off for this run)."""
+        return os.path.join(self.session.cache_root, "ports")
 
     # -- checking a test's needs -------------------------------------------------------------
 
@@ -318,6 +318,8 @@ class ClusterPool:
                 TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
                 build=lambda: self._initdb(init, holders),
             )
+        except InitializorError as exc:
+            raise InitdbError(init, exc.output.strip() or str(exc)) from None
         finally:
             for holder in holders:
                 shutil.rmtree(holder, ignore_errors=True)

@@ -26,6 +26,7 @@ from .boss.installation import Installation, InstallationError, find_installatio
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
 from .reaper import reap, write_owner
+from .template import default_cache_dir
 
 if TYPE_CHECKING:
     from .pool import ClusterPool
@@ -86,13 +87,14 @@ class BossSession:
     # -- where things go ---------------------------------------------------------------------
 
     @cached_property
+    def cache_root(self) -> str:
+        """The folder shared by this user's runs: --pg-cache-dir, else the user cache."""
+        return str(resolve(self.config, "pg_cache_dir") or default_cache_dir())
+
+    @property
     def cache_dir(self) -> str | None:
         """The template cache folder, or None when the cache is off for this run."""
-        if self.no_cache:
-            return None
-        from .template import default_cache_dir
-
-        return str(resolve(self.config, "pg_cache_dir") or default_cache_dir())
+        return None if self.no_cache else self.cache_root
 
     @cached_property
     def server_user(self) -> ServerUser:

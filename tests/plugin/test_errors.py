@@ -53,6 +53,10 @@ def test_wrong_conf_value_type(pg_cluster):
 def test_unknown_initdb_option(pg_cluster):
     pass
 
+@pytest.mark.pg_init(encoding="NO_SUCH_ENCODING")
+def test_initdb_refuses(pg_cluster):
+    pass
+
 def test_healthy_after_all_that(pg_cluster):
     assert pg_cluster.sql("SHOW work_mem; SHOW shared_buffers") == [("4MB",), ("128MB",)]
 """
@@ -70,6 +74,8 @@ EXPECTED_MESSAGES = [
     "*test_wrong_conf_signature: MarkerError: @pytest.mark.pg_conf: the positional argument must be a dict of settings, not str; the signature is pg_conf(mapping=None, /, **settings)",
     "*test_wrong_conf_value_type: MarkerError: @pytest.mark.pg_conf: work_mem: a setting's value must be str, int, float or bool, not list*",
     "*test_unknown_initdb_option: MarkerError: @pytest.mark.pg_init: unknown initdb option 'data_chcksums'*",
+    "*test_initdb_refuses: InitdbError: initdb fails with encoding='NO_SUCH_ENCODING'; change the pg_init options:",
+    '*"NO_SUCH_ENCODING" is not a valid*encoding name*',
 ]
 
 
@@ -79,7 +85,7 @@ def test_bad_input_is_a_setup_error_with_a_precise_message(
 ) -> None:
     pytester.makepyfile(test_inner=BAD_INPUT_SUITE)
     result = run_inner(*workers)
-    result.assert_outcomes(passed=1, errors=10)
+    result.assert_outcomes(passed=1, errors=11)
     if not workers:
         result.stdout.fnmatch_lines(EXPECTED_MESSAGES, consecutive=False)
     else:
@@ -130,4 +136,27 @@ def test_missing_binaries_fail_with_what_to_do(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*No PostgreSQL installation at *nowhere*", "*Install PostgreSQL*"]
+    )
+
+
+def test_a_template_that_fails_to_load_names_its_source(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    pytester.makeini("[pytest]\npg_template = broken.sql\n")
+    pytester.path.joinpath("broken.sql").write_text("CREATE TABLE t (x no_such_type);\n")
+    pytester.makepyfile(
+        test_inner="""
+        def test_db(pg_database):
+            pass
+
+        def test_cluster_alone_is_fine(pg_cluster):
+            pass
+        """
+    )
+    result = run_default()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TemplateLoadError: loading the template database from 'broken.sql' failed: type \"no_such_type\" does not exist*"
+        ]
     )

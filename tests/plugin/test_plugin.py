@@ -9,8 +9,9 @@ import shutil
 from collections.abc import Callable
 
 import pytest
+from suites import QUIET
 
-from pytest_boss.boss.installation import Installation
+from pytest_boss.boss.installation import Installation, find_installations
 
 InnerRun = Callable[..., pytest.RunResult]
 
@@ -281,3 +282,25 @@ def test_template_cache_is_built_once_checked_and_optional(
     run_default(f"--pg-cache-dir={other}", "--pg-no-cache").assert_outcomes(passed=4)
     assert [p.name for p in other.iterdir()] in ([], ["ports"])
     assert manifest.stat().st_mtime_ns == stamp
+
+
+def test_several_installations_run_each_test_on_each(pytester: pytest.Pytester) -> None:
+    installations = {i.major: i for i in find_installations()}
+    if len(installations) < 2:
+        pytest.skip("one PostgreSQL major on this machine: nothing to run side by side")
+    chosen = list(installations.values())[:2]
+    pytester.makepyfile(
+        test_inner="""
+        def test_version(pg_cluster, pg_installation):
+            assert pg_cluster.sql("SHOW server_version_num")[0][0].startswith(str(pg_installation.major))
+
+        def test_without_cluster():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(*QUIET, *(f"--pg-bin={i.bindir}" for i in chosen), "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [f"*test_version?{chosen[0].id}? PASSED*", f"*test_version?{chosen[1].id}? PASSED*"],
+        consecutive=False,
+    )
