@@ -9,22 +9,28 @@ extra session in `pg_stat_activity` and may set `max_connections` as low as they
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from .boss.cluster import Cluster, SQLError
 
-__all__ = ["query", "reload_and_wait"]
+__all__ = ["query", "reload_and_wait", "set_password"]
 
-psycopg: Any
-try:
-    import psycopg
-except ImportError:  # pragma: no cover - exercised where psycopg is absent
-    psycopg = None
+
+@functools.cache
+def _driver() -> Any:
+    """psycopg, imported on first use (it costs a quarter of a second), or None."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - exercised where psycopg is absent
+        return None
+    return psycopg
 
 
 def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[str | None, ...]]:
     """Run `sql` (one statement) and return its rows as text."""
+    psycopg = _driver()
     if psycopg is None:
         return cluster.sql(sql, dbname=dbname)
     try:
@@ -46,7 +52,7 @@ def reload_and_wait(cluster: Cluster, timeout: float = 30.0) -> list[str]:
 
     Returns the settings the server says need a restart (`pending_restart`).
     """
-    if psycopg is None:
+    if _driver() is None:
         cluster.reload(wait=True, timeout=timeout)
         rows = cluster.sql("SELECT name FROM pg_settings WHERE pending_restart")
         return [str(row[0]) for row in rows]
@@ -64,3 +70,11 @@ def reload_and_wait(cluster: Cluster, timeout: float = 30.0) -> list[str]:
         if time.monotonic() > deadline:
             raise SQLError(check, f"the server did not reload within {timeout:g} s")
         time.sleep(0.002)
+
+
+def set_password(cluster: Cluster, password: str) -> None:
+    """The superuser's password for TCP logins; `cluster.dsn()` and `url()` carry it."""
+    literal = "'" + password.replace("'", "''") + "'"
+    ident = '"' + cluster.user.replace('"', '""') + '"'
+    query(cluster, f"ALTER ROLE {ident} PASSWORD {literal}")
+    cluster.password = password

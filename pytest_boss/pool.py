@@ -375,7 +375,7 @@ class ClusterPool:
                     raise
                 continue
             break
-        pooled.cluster.set_password(self.session.password)
+        admin.set_password(pooled.cluster, self.session.password)
 
     def _restart(self, pooled: Pooled) -> None:
         pooled.cluster.stop("fast")
@@ -386,10 +386,10 @@ class ClusterPool:
         """Reload and wait until new connections see it; the settings that need a restart."""
         return admin.reload_and_wait(pooled.cluster)
 
-    def _stop(self, pooled: Pooled) -> None:
+    def _stop(self, pooled: Pooled, mode: str = "fast") -> None:
         try:
             if pooled.cluster.running():
-                pooled.cluster.stop("fast")
+                pooled.cluster.stop(mode)
         finally:
             if pooled.claim is not None:
                 pooled.claim.release()
@@ -399,7 +399,8 @@ class ClusterPool:
         """Stop a cluster for good; remove its folders unless the run keeps them."""
         keep = self.session.keep if keep is None else keep
         try:
-            self._stop(pooled)
+            # Data about to be deleted needs no shutdown checkpoint.
+            self._stop(pooled, "fast" if keep else "immediate")
         except ControlError:
             if pooled.cluster.running():
                 pooled.cluster.stop("immediate")
