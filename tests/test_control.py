@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +27,8 @@ from pytest_boss.boss.control import (
     pid_alive,
     read_pid_file,
 )
+from pytest_boss.boss.installation import Installation
+from pytest_boss.boss.privileges import place_directory, remove_placed
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +235,29 @@ def test_missing_server_program(data: Cluster, tmp_path: Path) -> None:
     with pytest.raises(StartupError, match="cannot run the server program"):
         control.start(logfile=data.log_path)
     assert not control.running()
+
+
+def test_standby_starts_and_is_promoted(
+    make_cluster: Callable[..., Cluster], pg_installation: Installation, cluster_base: str
+) -> None:
+    """A copy of a stopped cluster with standby.signal starts as a standby; pg_ctl promotes it."""
+    primary = make_cluster()
+    user = primary.server_user
+    path = tempfile.mkdtemp(prefix="standby-", dir=cluster_base)
+    os.rmdir(path)
+    real = place_directory(path, user).real
+    try:
+        shutil.copytree(primary.data_dir, real, symlinks=True, dirs_exist_ok=True)
+        open(os.path.join(real, "standby.signal"), "w").close()
+        user.chown_tree(real)
+        standby = Cluster(path, pg_installation)
+        standby.configure()
+        standby.start()
+        assert standby.controller.status() in ("ready", "standby")
+        assert standby.sql("SELECT pg_is_in_recovery()") == [("t",)]
+        control = pg_ctl(path, os.path.join(standby.server_bindir, "pg_ctl"), user=user)
+        control.promote()
+        assert standby.sql("SELECT pg_is_in_recovery()") == [("f",)]
+        standby.drop()
+    finally:
+        remove_placed(path)
