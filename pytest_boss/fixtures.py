@@ -160,7 +160,7 @@ def pg_database(
         yield database
     finally:
         if pg_lease.cluster.running():
-            pg_pool.drop_database(database)
+            pg_pool.drop_database(pg_lease.pooled, database)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ made the same way and belong to one test.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -17,12 +18,13 @@ import socket
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import admin
-from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster
+from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster, SQLError
 from .boss.control import ControlError, PortInUseError, StartupError
 from .boss.hba import HBAError, read_config
 from .boss.init import Initializor, InitializorError
@@ -71,6 +73,10 @@ class Pooled:
     base: dict[str, bytes] = field(default_factory=dict)
     template_loaded: bool = False
     databases: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    #: The next test's database, being made while this test runs.
+    spare: Future[str] | None = None
+    #: Work in the background on this cluster (drops): awaited before it stops.
+    pending: list[Future[object]] = field(default_factory=list)
     leased: bool = False
 
     @property
@@ -112,6 +118,8 @@ class ClusterPool:
         self._private: list[Pooled] = []
         self._checked: set[tuple[str, str]] = set()
         self._serial = itertools.count(1)
+        # One thread: the next database is made, and the last one dropped, while a test runs.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pytest-boss")
 
     # -- shared machinery --------------------------------------------------------------------
 
@@ -200,7 +208,19 @@ class ClusterPool:
     def _make_room(self) -> None:
         running = [p for p in self._entries.values() if p.cluster.running()]
         for pooled in running[: max(0, len(running) - self.session.pool_size + 1)]:
+            self._settle(pooled)
             self._stop(pooled)
+
+    @staticmethod
+    def _settle(pooled: Pooled) -> None:
+        """Wait for the background work on a cluster before stopping or replacing it."""
+        futures: list[Future[Any]] = list(pooled.pending)
+        if pooled.spare is not None:
+            futures.append(pooled.spare)
+        pooled.pending.clear()
+        for future in futures:
+            with contextlib.suppress(Exception):
+                future.result(timeout=120)
 
     def release(self, pooled: Pooled) -> None:
         pooled.leased = False
@@ -219,12 +239,15 @@ class ClusterPool:
                     _write_as(path, data, self.user)
                     changed = True
             if not answers(pooled.cluster):
+                self._settle(pooled)
+                pooled.spare = None  # it may have failed with the server
                 self._revive(pooled)
             elif changed:
                 pending = self.reload(pooled)
                 if pending:
+                    self._settle(pooled)
                     self._restart(pooled)
-        except (ControlError, OSError, BossUsageError):
+        except (ControlError, OSError, BossUsageError, SQLError):
             self._replace(pooled)
 
     def _revive(self, pooled: Pooled) -> None:
@@ -240,6 +263,7 @@ class ClusterPool:
         for key, entry in list(self._entries.items()):
             if entry is pooled:
                 del self._entries[key]
+        self._settle(pooled)
         self._discard(pooled)
 
     # -- private clusters --------------------------------------------------------------------
@@ -271,25 +295,43 @@ class ClusterPool:
     # -- databases ---------------------------------------------------------------------------
 
     def new_database(self, pooled: Pooled, loader: Callable[[Database], None] | None) -> Database:
-        """A fresh database copied from the cluster's template database (filled once)."""
+        """A fresh database copied from the cluster's template database (filled once).
+
+        The database made ahead while the previous test ran is used when there is one; the
+        next one is then started in the background.
+        """
         cluster = pooled.cluster
         if not pooled.template_loaded:
+            self._settle(pooled)
             admin.query(cluster, f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
             admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}")
             if loader is not None:
                 loader(Database(TEMPLATE_DB, cluster))
             admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
             pooled.template_loaded = True
+        name = None
+        spare, pooled.spare = pooled.spare, None
+        if spare is not None:
+            with contextlib.suppress(Exception):  # made ahead in vain: make it now
+                name = spare.result(timeout=120)
+        if name is None:
+            name = self._create_database(pooled)
+        pooled.spare = self._background.submit(self._create_database, pooled)
+        return Database(name, cluster)
+
+    def _create_database(self, pooled: Pooled) -> str:
         name = f"test_{self.session.worker}_{next(pooled.databases)}".lower()
         # FILE_COPY (15+) copies the files and checkpoints, which costs nothing with fsync
         # off; WAL_LOG, the default, writes every block to the WAL: 2-3 times slower here.
         strategy = " STRATEGY FILE_COPY" if self.installation.major >= 15 else ""
-        admin.query(cluster, f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}{strategy}')
-        return Database(name, cluster)
+        admin.query(pooled.cluster, f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}{strategy}')
+        return name
 
-    @staticmethod
-    def drop_database(database: Database) -> None:
-        admin.query(database.cluster, f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+    def drop_database(self, pooled: Pooled, database: Database) -> None:
+        """Drop a test's database in the background (the next test need not wait)."""
+        pooled.pending = [f for f in pooled.pending if not f.done()]
+        sql = f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)'
+        pooled.pending.append(self._background.submit(admin.query, database.cluster, sql))
 
     # -- making, starting, stopping ----------------------------------------------------------
 
@@ -397,6 +439,7 @@ class ClusterPool:
 
     def _discard(self, pooled: Pooled, keep: bool | None = None) -> None:
         """Stop a cluster for good; remove its folders unless the run keeps them."""
+        self._settle(pooled)
         keep = self.session.keep if keep is None else keep
         try:
             # Data about to be deleted needs no shutdown checkpoint.
@@ -419,6 +462,7 @@ class ClusterPool:
                 errors.append(exc)
         self._private.clear()
         self._entries.clear()
+        self._background.shutdown(wait=True)
         if errors:
             raise errors[0]
 
