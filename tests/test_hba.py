@@ -471,10 +471,27 @@ def test_entry_parse_error_names_no_line() -> None:
     )
 
 
-def test_entry_check() -> None:
+ENTRY_CHECKS = [
+    (Entry("host", ["all"], ["all"], "::1/128", method="peer"), "peer authentication is only supported on local sockets", "server-rule"),
+    (Entry("host", ["all"], ["all"], method="md5"), 'a "host" record needs an address', "host-without-address"),
+    (Entry("local", ["all"], ["all"], "::1/128", method="md5"), 'a "local" record has no address', "local-with-address"),
+    (Entry("local", [], ["all"], method="md5"), "a record needs at least one database and one user", "no-database"),
+    (Entry("local", ["a\nb"], ["all"], method="md5"), "a value cannot hold a line break: 'a\nb'", "line-break"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("entry", "reason"), [c[:2] for c in ENTRY_CHECKS], ids=[c[2] for c in ENTRY_CHECKS])  # fmt: skip
+def test_entry_check(entry: Entry, reason: str) -> None:
     Entry("local", ["all"], ["all"], method="peer").check()
-    with pytest.raises(HBAError, match="peer authentication is only supported on local"):
-        Entry("host", ["all"], ["all"], "::1/128", method="peer").check()
+    with pytest.raises(HBAError) as info:
+        entry.check()
+    assert info.value.reason == reason
+    assert "Entry" in repr(entry)
+
+
+def test_entries_are_not_hashable() -> None:
+    with pytest.raises(TypeError):
+        hash(Entry.parse("local all all trust"))
 
 
 def test_name_copies_keep_quoting() -> None:

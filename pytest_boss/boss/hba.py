@@ -164,12 +164,12 @@ def _name_key(name: str, keywords: tuple[str, ...]) -> tuple[str, bool]:
 
 
 def _needs_quotes(value: str) -> bool:
-    return value == "" or value.endswith("\\") or any(c in value for c in ' \t\r,"#')
+    return value == "" or value.endswith("\\") or any(c in value for c in ' \t\r\n,"#')
 
 
 def _quote(value: str) -> str:
     if "\n" in value:
-        raise HBAError(f"a value cannot hold a line break: {value!r}")
+        raise HBAError(f"a value cannot hold a line break: {str(value)!r}")
     return '"' + value.replace('"', '""') + '"'
 
 
@@ -276,6 +276,12 @@ class Entry:
 
     def check(self, version: int | None = None) -> None:
         """Raise ``HBAError`` when the server would reject this record."""
+        if not self.is_include:
+            if not self.databases or not self.users:
+                raise HBAError("a record needs at least one database and one user", line=repr(self))
+            if (self.type == "local") != (self.address is None):
+                needs = "has no address" if self.type == "local" else "needs an address"
+                raise HBAError(f'a "{self.type}" record {needs}', line=repr(self))
         again = Entry.parse(str(self), version=version)
         if again != self:  # pragma: no cover - a rendering bug, not a user error
             raise HBAError(f"{self!r} does not read back as itself: {again!r}")
@@ -297,11 +303,13 @@ class Entry:
             return NotImplemented
         return self._key() == other._key()
 
-    def __hash__(self) -> int:
-        return hash(self._key())
+    __hash__ = None  # type: ignore[assignment]  # mutable: compare, do not hash
 
     def __repr__(self) -> str:
-        return f"Entry.parse({str(self)!r})"
+        try:
+            return f"Entry.parse({str(self)!r})"
+        except HBAError:
+            return f"Entry({self.type!r}, {self.databases!r}, {self.users!r}, ...)"
 
 
 def parse_line(line: str, separator: str = " \t", comment: str = "#") -> list[str] | None:
