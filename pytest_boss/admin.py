@@ -47,13 +47,20 @@ def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[st
         raise SQLError(sql, message, getattr(exc, "sqlstate", None), str(exc), dbname) from None
 
 
-def reload_and_wait(cluster: Cluster, timeout: float = 30.0) -> list[str]:
+#: SQLSTATEs of a login refused by pg_hba.conf (or its authentication method).
+REFUSED = ("28000", "28P01")
+
+
+def reload_and_wait(
+    cluster: Cluster, timeout: float = 30.0, *, refused_means_done: bool = False
+) -> list[str]:
     """Reload the configuration; return once new connections see it.
 
     Returns the settings the server says need a restart (`pending_restart`). Nothing is
     asked before the signal (the rules in force may be a test's, refusing us): the server
     stamps the reload with its clock, compared with ours taken before signalling; until
-    then a refused connection only means "not yet".
+    then a refused connection only means "not yet". When the new rules are a test's that
+    may shut us out (`refused_means_done`), a refusal proves they are in force.
     """
     signalled = time.time()
     cluster.reload(wait=False)
@@ -65,7 +72,9 @@ def reload_and_wait(cluster: Cluster, timeout: float = 30.0) -> list[str]:
     while True:
         try:
             done, pending = query(cluster, check)[0]
-        except SQLError:
+        except SQLError as exc:
+            if refused_means_done and _refused(exc):
+                return []
             if time.monotonic() > deadline:
                 raise
             done, pending = None, None
@@ -74,6 +83,12 @@ def reload_and_wait(cluster: Cluster, timeout: float = 30.0) -> list[str]:
         if time.monotonic() > deadline:
             raise SQLError(check, f"the server did not reload within {timeout:g} s")
         time.sleep(0.002)
+
+
+def _refused(exc: SQLError) -> bool:
+    """A login refused by the rules (connection errors may carry no SQLSTATE)."""
+    text = f"{exc.message} {exc.output}"
+    return exc.sqlstate in REFUSED or "pg_hba.conf" in text or "authentication failed" in text
 
 
 def set_password(cluster: Cluster, password: str) -> None:

@@ -167,7 +167,8 @@ class Lease:
             raise HbaRuleError(line.strip(), error)
 
     def _reload(self) -> None:
-        if self.pool.reload(self.pooled):
+        # The rules just written are the test's: they may refuse our own logins.
+        if self.pool.reload(self.pooled, refused_means_done=True):
             self.cluster.restart()
 
     # -- at teardown -------------------------------------------------------------------------

@@ -424,9 +424,9 @@ class ClusterPool:
         self._start(pooled)
 
     @staticmethod
-    def reload(pooled: Pooled) -> list[str]:
+    def reload(pooled: Pooled, refused_means_done: bool = False) -> list[str]:
         """Reload and wait until new connections see it; the settings that need a restart."""
-        return admin.reload_and_wait(pooled.cluster)
+        return admin.reload_and_wait(pooled.cluster, refused_means_done=refused_means_done)
 
     def _stop(self, pooled: Pooled, mode: str = "fast") -> None:
         try:

@@ -288,6 +288,7 @@ def test_a_broken_cluster_does_not_break_the_next_test(
         test_inner="""
         import os
         import signal
+        import pytest
 
         def healthy(cluster):
             assert cluster.sql("SHOW work_mem; SHOW shared_buffers") == [("4MB",), ("128MB",)]
@@ -320,10 +321,18 @@ def test_a_broken_cluster_does_not_break_the_next_test(
 
         def test_after_corrupt_file(pg_cluster):
             healthy(pg_cluster)
+
+        @pytest.mark.pg_hba("local all all reject", "host all all all reject", replace=True)
+        def test_locks_everyone_out(pg_cluster):
+            with pytest.raises(Exception, match="pg_hba.conf rejects"):
+                pg_cluster.sql("SELECT 1")
+
+        def test_after_lock_out(pg_cluster):
+            healthy(pg_cluster)
         """
     )
     result = run_inner("-v")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 def test_composes_with_parametrize_and_fixtures_of_every_scope(
