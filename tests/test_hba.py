@@ -476,7 +476,7 @@ ENTRY_CHECKS = [
     (Entry("host", ["all"], ["all"], method="md5"), 'a "host" record needs an address', "host-without-address"),
     (Entry("local", ["all"], ["all"], "::1/128", method="md5"), 'a "local" record has no address', "local-with-address"),
     (Entry("local", [], ["all"], method="md5"), "a record needs at least one database and one user", "no-database"),
-    (Entry("local", ["a\nb"], ["all"], method="md5"), "a value cannot hold a line break: 'a\nb'", "line-break"),
+    (Entry("local", ["a\nb"], ["all"], method="md5"), "a value cannot hold a line break: 'a\\nb'", "line-break"),
 ]  # fmt: skip
 
 
