@@ -175,10 +175,7 @@ class Lease:
 
     def release(self) -> None:
         """Hand the cluster back: files restored, server healthy (or replaced)."""
-        try:
-            self.pool.restore(self.pooled)
-        finally:
-            self.pool.release(self.pooled)
+        self.pool.restore(self.pooled)
 
 
 def _size(path: str) -> int:

@@ -11,6 +11,7 @@ made the same way and belong to one test.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import os
 import shutil
@@ -77,7 +78,6 @@ class Pooled:
     spare: Future[str] | None = None
     #: Work in the background on this cluster (drops): awaited before it stops.
     pending: list[Future[object]] = field(default_factory=list)
-    leased: bool = False
 
     @property
     def data_dir(self) -> str:
@@ -163,8 +163,6 @@ class ClusterPool:
 
     def check_init(self, init: Mapping[str, object]) -> None:
         """pg_init options must be Initializor's keywords."""
-        import inspect
-
         allowed = set(inspect.signature(Initializor.__call__).parameters) - {"self", "data_dir"}
         unknown = sorted(set(init) - allowed)
         if unknown:
@@ -198,7 +196,6 @@ class ClusterPool:
             if not pooled.cluster.running():
                 self._make_room()
                 self._start(pooled)
-        pooled.leased = True
         return pooled, reloadable
 
     def running(self) -> list[Cluster]:
@@ -221,9 +218,6 @@ class ClusterPool:
         for future in futures:
             with contextlib.suppress(Exception):
                 future.result(timeout=120)
-
-    def release(self, pooled: Pooled) -> None:
-        pooled.leased = False
 
     def restore(self, pooled: Pooled) -> None:
         """Bring a pooled cluster back to the pool's state, or replace it when it won't come.
@@ -393,6 +387,7 @@ class ClusterPool:
 
                 write_hba(pooled, rules, hba_replace, self.user)
             self._start(pooled)
+            admin.set_password(pooled.cluster, self.session.password)
             pooled.base = pooled.snapshot()
             return pooled
         except BaseException:
@@ -403,11 +398,14 @@ class ClusterPool:
             raise
 
     def _start(self, pooled: Pooled) -> None:
-        """Start with a claimed port; a port taken meanwhile by another program is retried."""
+        """Start on the cluster's claimed port; when another program took it meanwhile, claim
+        another (the pool's copy of postgresql.conf follows)."""
         for attempt in range(_START_ATTEMPTS):
             if pooled.claim is None:
                 pooled.claim = claim_port(self.ports_dir)
                 pooled.cluster.set_parameters({"port": pooled.claim.port})
+                if pooled.base:
+                    pooled.base[pooled.conf_path] = _read(pooled.conf_path)
             try:
                 pooled.cluster.start(port_retries=0)
             except PortInUseError:
@@ -416,8 +414,7 @@ class ClusterPool:
                 if attempt == _START_ATTEMPTS - 1:
                     raise
                 continue
-            break
-        admin.set_password(pooled.cluster, self.session.password)
+            return
 
     def _restart(self, pooled: Pooled) -> None:
         pooled.cluster.stop("fast")
@@ -428,14 +425,11 @@ class ClusterPool:
         """Reload and wait until new connections see it; the settings that need a restart."""
         return admin.reload_and_wait(pooled.cluster, refused_means_done=refused_means_done)
 
-    def _stop(self, pooled: Pooled, mode: str = "fast") -> None:
-        try:
-            if pooled.cluster.running():
-                pooled.cluster.stop(mode)
-        finally:
-            if pooled.claim is not None:
-                pooled.claim.release()
-                pooled.claim = None
+    @staticmethod
+    def _stop(pooled: Pooled, mode: str = "fast") -> None:
+        """Stop the server; it keeps its port claim (and so its configuration) until dropped."""
+        if pooled.cluster.running():
+            pooled.cluster.stop(mode)
 
     def _discard(self, pooled: Pooled, keep: bool | None = None) -> None:
         """Stop a cluster for good; remove its folders unless the run keeps them."""
@@ -448,6 +442,9 @@ class ClusterPool:
             if pooled.cluster.running():
                 pooled.cluster.stop("immediate")
         finally:
+            if pooled.claim is not None:
+                pooled.claim.release()
+                pooled.claim = None
             if not keep:
                 pooled.cluster.drop()
                 shutil.rmtree(pooled.folder, ignore_errors=True)
