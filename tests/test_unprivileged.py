@@ -90,8 +90,16 @@ def _venv_with_dependencies(python: str) -> Path:
             _run([str(venv / "bin" / "pip"), "install", "-q", f"{REPO}[test]"])
             (venv / "complete").write_text("dependencies installed\n")
         else:
-            _run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--force-reinstall",
-                  str(REPO)])
+            _run(
+                [
+                    str(venv / "bin" / "pip"),
+                    "install",
+                    "-q",
+                    "--no-deps",
+                    "--force-reinstall",
+                    str(REPO),
+                ]
+            )
     return venv
 
 
@@ -114,8 +122,17 @@ def test_core_integration_as_ordinary_user(tmp_path: Path) -> None:
         log = tmp_path / "inner.log"
         with log.open("w") as out:
             done = subprocess.run(
-                [str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                 "-n", "2", *selected],
+                [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "pytest",
+                    "-p",
+                    "no:cacheprovider",
+                    "-q",
+                    "-n",
+                    "2",
+                    *selected,
+                ],
                 cwd=workdir,
                 env=env,
                 user=user.pw_uid,
