@@ -88,16 +88,13 @@ class Lease:
 
     # -- while the test runs (the handles) ---------------------------------------------------
 
-    def file_value(self, name: str) -> str | None:
-        return self.cluster.get_parameters([name])[name]
-
     def set_settings(self, settings: Mapping[str, str]) -> None:
         """Write and apply settings at once; a value the server rejects changes nothing."""
         self.pool.check_conf(settings)
         current = self.cluster.get_parameters(list(settings))
+        self._apply_conf(dict(settings))
         for name, value in current.items():
             self._before.setdefault(name.lower(), value)
-        self._apply_conf(dict(settings))
 
     def drop_settings(self, names: Iterable[str]) -> None:
         """Put back what each setting was before the test changed it through pg_conf."""
