@@ -9,6 +9,7 @@ they start is stopped by `close()`: from the session fixture's `finally`, from
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import secrets
@@ -25,7 +26,7 @@ import pytest
 from .boss.installation import Installation, InstallationError, find_installation
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
-from .reaper import reap, write_owner
+from .reaper import OWNER_FILE, reap, write_owner
 from .template import default_cache_dir
 
 if TYPE_CHECKING:
@@ -177,8 +178,13 @@ class BossSession:
                 pool.close()
             except Exception as exc:  # keep stopping the others
                 errors.append(exc)
-        if self._placed is not None and not self.keep:
-            remove_placed(self._placed)
+        if self._placed is not None:
+            if self.keep:
+                # Kept on purpose: no longer a leftover for a later run to reap.
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(self.run_dir(), OWNER_FILE))
+            else:
+                remove_placed(self._placed)
         if errors:
             raise errors[0]
 
