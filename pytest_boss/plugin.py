@@ -6,6 +6,7 @@ below so pytest registers them with this plugin.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 
 import pytest
@@ -30,23 +31,29 @@ from .session import LOG_KEY, BossSession, installations_for, session_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The "boss" option group, each option with its ini twin."""
     add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Markers with their signatures (so --strict-markers and --markers work); our state."""
     for marker in MARKERS:
         config.addinivalue_line("markers", marker.line)
     config.stash[BossSession.KEY] = BossSession(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # The last line of defence of a normal exit: the pool fixture's finally ran already.
+    """Second line of defence (the session fixture's `finally` is the first): stop servers."""
     session = config.stash.get(BossSession.KEY, None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except Exception as exc:  # pytest is ending: say it, do not crash the exit
+            sys.stderr.write(f"pytest-boss: stopping the servers failed: {exc}\n")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The PostgreSQL version and binaries in use."""
     installs = installations_for(config, quiet=True)
     if not installs:
         return [f"pytest-boss {__version__}: no PostgreSQL found (see --pg-bin)"]
@@ -75,6 +82,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test's own mistake in one line; a failing test's share of the server log."""
     report = yield
     excinfo = call.excinfo
     if excinfo is not None and report.when == "setup" and isinstance(excinfo.value, BossUsageError):
