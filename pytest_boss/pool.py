@@ -129,7 +129,9 @@ class ClusterPool:
 
     @cached_property
     def catalog(self) -> SettingsCatalog:
-        return SettingsCatalog.load(self.installation.postgres, self.installation.version_string)
+        return SettingsCatalog.load(
+            self.installation.postgres, self.installation.version_string, self.session.cache_dir
+        )
 
     @cached_property
     def templates(self) -> TemplateCache:

@@ -8,7 +8,10 @@ touched and without a data directory, so a bad value is reported with the server
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -45,8 +48,19 @@ class SettingsCatalog:
     contexts: Mapping[str, str]
 
     @classmethod
-    def load(cls, postgres: str, version: str) -> SettingsCatalog:
-        """Ask `postgres --describe-config` (tab-separated: name, context, group, type, ...)."""
+    def load(cls, postgres: str, version: str, cache_dir: str | None = None) -> SettingsCatalog:
+        """Ask `postgres --describe-config` (tab-separated: name, context, group, type, ...).
+
+        With `cache_dir`, the answer is kept there per postgres program (path, size, time),
+        sparing each later worker and run a server process.
+        """
+        cached = _cache_path(cache_dir, postgres) if cache_dir else None
+        if cached is not None:
+            try:
+                with open(cached, encoding="utf-8") as fo:
+                    return cls(postgres, version, json.load(fo))
+            except (OSError, ValueError):
+                pass
         done = _run_postgres([postgres, "--describe-config"])
         if done.returncode != 0:
             raise RuntimeError(
@@ -57,6 +71,13 @@ class SettingsCatalog:
             fields = line.split("\t")
             if len(fields) >= 2 and fields[0]:
                 contexts[fields[0].lower()] = fields[1]
+        if cached is not None:
+            with contextlib.suppress(OSError):
+                os.makedirs(os.path.dirname(cached), exist_ok=True)
+                partial = f"{cached}.{os.getpid()}.partial"
+                with open(partial, "w", encoding="utf-8") as fo:
+                    json.dump(contexts, fo)
+                os.replace(partial, cached)
         return cls(postgres, version, contexts)
 
     def needs_restart(self, name: str) -> bool:
@@ -108,6 +129,17 @@ class SettingsCatalog:
         quoted = re.search(r'parameter "([^"]+)"', first)
         name = quoted.group(1).lower() if quoted else next(iter(settings))
         raise SettingValueError(name, settings.get(name, ""), text)
+
+
+def _cache_path(cache_dir: str, postgres: str) -> str | None:
+    try:
+        st = os.stat(postgres)
+    except OSError:
+        return None
+    stamp = json.dumps([os.path.realpath(postgres), st.st_size, st.st_mtime_ns])
+    return os.path.join(
+        cache_dir, f"settings-{hashlib.sha256(stamp.encode()).hexdigest()[:20]}.json"
+    )
 
 
 def _run_postgres(argv: list[str]) -> subprocess.CompletedProcess[str]:
