@@ -1,0 +1,217 @@
+"""The plugin's parts that need no running server: signatures, settings check, ports, cache."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_boss.boss.installation import Installation, find_installation
+from pytest_boss.errors import (
+    ManagedSettingError,
+    MarkerError,
+    SettingValueError,
+    UnknownSettingError,
+)
+from pytest_boss.markers import call_marker, pg_conf_signature, setting_text
+from pytest_boss.ports import claim_port
+from pytest_boss.settings import SettingsCatalog
+from pytest_boss.template import MANIFEST, TemplateCache, TemplateKey
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        pytest.param(True, "on", id="true-is-on"),
+        pytest.param(False, "off", id="false-is-off"),
+        pytest.param(0, "0", id="int"),
+        pytest.param(1.5, "1.5", id="float"),
+        pytest.param("12MB", "12MB", id="str-as-is"),
+        pytest.param("it's", "it's", id="quote-kept-for-the-writer"),
+    ],
+)
+def test_setting_text(value: object, text: str) -> None:
+    assert setting_text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        pytest.param((), {"work_mem": "1MB"}, {"work_mem": "1MB"}, id="keywords"),
+        pytest.param(({"a.b": 0},), {}, {"a.b": "0"}, id="dict-for-dotted"),
+        pytest.param(
+            ({"Work_Mem": "1MB"},),
+            {"work_mem": "2MB"},
+            {"work_mem": "2MB"},
+            id="keyword-wins-names-lowered",
+        ),
+        pytest.param((), {}, {}, id="nothing"),
+    ],
+)
+def test_pg_conf_signature(
+    args: tuple[Any, ...], kwargs: dict[str, Any], expected: dict[str, str]
+) -> None:
+    assert pg_conf_signature(*args, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("marker", "args", "kwargs", "message"),
+    [
+        pytest.param("pg_conf", ("work_mem",), {}, "must be a dict", id="conf-positional-str"),
+        pytest.param("pg_conf", ({}, {}), {}, "positional argument", id="conf-two-dicts"),
+        pytest.param("pg_conf", (), {"x": None}, "not NoneType", id="conf-none-value"),
+        pytest.param("pg_hba", (1,), {}, "must be a str", id="hba-not-str"),
+        pytest.param(
+            "pg_hba",
+            ("local all all trust",),
+            {"replace": "yes"},
+            "True or False",
+            id="hba-replace-not-bool",
+        ),
+        pytest.param("pg_hba", (), {"before": True}, "unexpected keyword", id="hba-unknown-kw"),
+        pytest.param("pg_init", ("UTF8",), {}, "positional argument", id="init-positional"),
+    ],
+)
+def test_wrong_marker_calls_name_the_marker_and_signature(
+    marker: str, args: tuple[Any, ...], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MarkerError, match=message) as info:
+        call_marker(marker, args, kwargs)
+    assert str(info.value).startswith(f"@pytest.mark.{marker}: ")
+    assert f"the signature is {marker}(" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> SettingsCatalog:
+    installation: Installation = find_installation()
+    return SettingsCatalog.load(installation.postgres, installation.version_string)
+
+
+def test_catalog_knows_contexts_from_the_server(catalog: SettingsCatalog) -> None:
+    assert catalog.needs_restart("shared_buffers")
+    assert catalog.needs_restart("MAX_CONNECTIONS")
+    assert not catalog.needs_restart("work_mem")
+    assert not catalog.needs_restart("auto_explain.log_min_duration")
+    restart, reload = catalog.split({"shared_buffers": "1GB", "work_mem": "1MB"})
+    assert (restart, reload) == ({"shared_buffers": "1GB"}, {"work_mem": "1MB"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        pytest.param(
+            {"wrk_mem": "1MB"},
+            UnknownSettingError,
+            "did you mean 'work_mem'",
+            id="unknown-with-nearest",
+        ),
+        pytest.param(
+            {"work_mem": "1XB"},
+            SettingValueError,
+            'invalid value for parameter "work_mem"',
+            id="bad-unit",
+        ),
+        pytest.param(
+            {"shared_buffers": "1"}, SettingValueError, "outside the valid range", id="out-of-range"
+        ),
+        pytest.param(
+            {"enable_seqscan": "maybe"},
+            SettingValueError,
+            "requires a Boolean value",
+            id="bad-bool",
+        ),
+        pytest.param({"port": "5432"}, ManagedSettingError, "ports", id="managed-port"),
+        pytest.param(
+            {"listen_addresses": "*"}, ManagedSettingError, "loopback", id="managed-listen"
+        ),
+    ],
+)
+def test_catalog_check_reports_the_servers_verdict(
+    catalog: SettingsCatalog, settings: dict[str, str], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        catalog.check(settings, cache=set())
+
+
+def test_catalog_check_accepts_good_values_and_remembers_them(catalog: SettingsCatalog) -> None:
+    cache: set[tuple[str, str]] = set()
+    good = {"work_mem": "12MB", "shared_buffers": "64MB", "myapp.anything": "x y"}
+    catalog.check(good, cache=cache)
+    assert cache == set(good.items())
+
+
+def test_port_claims_are_exclusive_and_free(tmp_path: Path) -> None:
+    claims = [claim_port(str(tmp_path)) for _ in range(20)]
+    ports = [c.port for c in claims]
+    assert len(set(ports)) == len(ports)
+    for port in ports:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # nobody listens there
+    for claim in claims:
+        claim.release()
+
+
+def _claim_in_child(folder: str, queue: Any) -> None:
+    claim = claim_port(folder, low=40000, high=40001)
+    queue.put(claim.port)
+    queue.get()  # hold it until told
+
+
+def test_a_claim_held_by_another_process_is_not_given(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_claim_in_child, args=(str(tmp_path), queue))
+    child.start()
+    try:
+        theirs = queue.get(timeout=60)
+        mine = claim_port(str(tmp_path), low=40000, high=40001)
+        assert mine.port != theirs
+        mine.release()
+    finally:
+        queue.put("done")
+        child.join(timeout=60)
+
+
+def _fake_initdb(folder: Path, calls: list[str]) -> str:
+    data = folder / f"made-{len(calls)}"
+    (data / "base").mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    (data / "base" / "1").write_bytes(b"x" * 1000)
+    calls.append(str(data))
+    return str(data)
+
+
+def test_template_cache_builds_once_and_rebuilds_a_damaged_entry(tmp_path: Path) -> None:
+    cache = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    key = TemplateKey("/bin", "PostgreSQL 15", "1:2", (("locale", "'C'"),))
+    calls: list[str] = []
+    entry = cache.get(key, lambda: _fake_initdb(tmp_path, calls))
+    assert len(calls) == 1 and not os.path.exists(calls[0])  # staging removed
+    assert (Path(entry) / MANIFEST).exists()
+    again = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    assert again.get(key, lambda: _fake_initdb(tmp_path, calls)) == entry
+    assert len(calls) == 1
+    (Path(entry) / "base" / "1").write_bytes(b"half")  # damaged: size differs
+    third = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    third.get(key, lambda: _fake_initdb(tmp_path, calls))
+    assert len(calls) == 2
+    assert (Path(entry) / "base" / "1").read_bytes() == b"x" * 1000
+    copy = tmp_path / "copy"
+    TemplateCache.copy(entry, str(copy))
+    assert (copy / "PG_VERSION").read_text() == "15\n"
+    assert not (copy / MANIFEST).exists()
+    assert (copy / "base" / "1").stat().st_mode & 0o077 == 0
+
+
+def test_template_key_differs_by_options(tmp_path: Path) -> None:
+    installation = find_installation()
+    a = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C"})
+    b = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C.UTF-8"})
+    c = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C"})
+    assert a.digest != b.digest and a.digest == c.digest
