@@ -195,6 +195,7 @@ class ClusterPool:
             self._entries[key] = pooled
         else:
             self._entries.move_to_end(key)
+            self._settle(pooled, spare=False)  # the last test's database is gone before this one
             if not pooled.cluster.running():
                 self._make_room()
                 self._start(pooled)
@@ -211,10 +212,11 @@ class ClusterPool:
             self._stop(pooled)
 
     @staticmethod
-    def _settle(pooled: Pooled) -> None:
-        """Wait for the background work on a cluster before stopping or replacing it."""
+    def _settle(pooled: Pooled, spare: bool = True) -> None:
+        """Wait for the background work on a cluster (drops, and the spare database unless
+        `spare` is false), before stopping or replacing it or lending it again."""
         futures: list[Future[Any]] = list(pooled.pending)
-        if pooled.spare is not None:
+        if spare and pooled.spare is not None:
             futures.append(pooled.spare)
         pooled.pending.clear()
         for future in futures:
