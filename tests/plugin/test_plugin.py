@@ -304,3 +304,34 @@ def test_several_installations_run_each_test_on_each(pytester: pytest.Pytester) 
         [f"*test_version?{chosen[0].id}? PASSED*", f"*test_version?{chosen[1].id}? PASSED*"],
         consecutive=False,
     )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting as another local user needs root")
+def test_another_local_user_cannot_log_in(pytester: pytest.Pytester, run_default: InnerRun) -> None:
+    psqls = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    if not psqls:
+        pytest.skip("no world-readable psql (/usr/lib/postgresql/*/bin/psql) to act with")
+    pytester.makepyfile(
+        test_inner=f"""
+        import pwd
+        import subprocess
+
+        def as_nobody(dsn):
+            nobody = pwd.getpwnam("nobody")
+            return subprocess.run(
+                [{psqls[-1]!r}, "-X", "-w", "-c", "SELECT 1", dsn],
+                user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], cwd="/",
+                env={{"LC_ALL": "C", "PATH": "/usr/bin:/bin"}},
+                capture_output=True, text=True, timeout=60,
+            )
+
+        def test_refused(pg_cluster):
+            tcp = as_nobody(f"host=127.0.0.1 port={{pg_cluster.port}} user={{pg_cluster.user}} dbname=postgres")
+            assert tcp.returncode != 0
+            assert "password" in tcp.stderr
+            local = as_nobody(f"host={{pg_cluster.host}} port={{pg_cluster.port}} user={{pg_cluster.user}} dbname=postgres")
+            assert local.returncode != 0
+            assert "Permission denied" in local.stderr
+        """
+    )
+    run_default("-v").assert_outcomes(passed=1)
