@@ -384,3 +384,37 @@ def test_composes_with_parametrize_and_fixtures_of_every_scope(
     )
     result = run_inner("-v")
     result.assert_outcomes(passed=6)
+
+
+def test_works_without_a_python_driver(pytester: pytest.Pytester, run_inner: InnerRun) -> None:
+    # psycopg is optional: without it the plugin's own queries go through psql.
+    pytester.makeconftest(
+        """
+        import pytest_boss.admin
+
+        pytest_boss.admin._driver = lambda: None
+        """
+    )
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        @pytest.mark.pg_conf(work_mem="12MB")
+        @pytest.mark.pg_hba("host all alice 127.0.0.1/32 reject")
+        def test_marked(pg_cluster, pg_hba, pg_conf):
+            assert pg_conf["work_mem"] == "12MB"
+            assert "alice" in str(pg_hba[0])
+            with pytest.raises(KeyError):
+                pg_conf["no_such_setting"]
+            pg_conf["work_mem"] = "13MB"
+            assert pg_cluster.sql("SHOW work_mem") == [("13MB",)]
+
+        def test_database(pg_database, pg_cluster):
+            pg_database.sql("CREATE TABLE t (x int)")
+            assert pg_cluster.sql("SHOW work_mem") == [("4MB",)]
+
+        def test_database_again(pg_database):
+            assert pg_database.sql("SELECT count(*) FROM pg_tables WHERE tablename = 't'") == [("0",)]
+        """
+    )
+    run_inner("-v").assert_outcomes(passed=3)
