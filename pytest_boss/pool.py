@@ -249,11 +249,12 @@ class ClusterPool:
             self._replace(pooled)
 
     def _revive(self, pooled: Pooled) -> None:
-        """Start a server a test stopped or killed (its old processes gone first)."""
-        controller = pooled.cluster.controller
+        """Start a server a test stopped, killed or moved (its old processes ended first)."""
         pid = pooled.cluster.pid()
-        if pid is not None and not controller._wait_exit(pid, 5.0):
-            controller._kill(pid)
+        if pid is not None:
+            # Dying already (killed an instant ago), or alive where we no longer look for
+            # it: immediate shutdown, then SIGKILL.
+            pooled.cluster.controller._kill(pid)
         self._start(pooled)
 
     def _replace(self, pooled: Pooled) -> None:

@@ -418,3 +418,23 @@ def test_works_without_a_python_driver(pytester: pytest.Pytester, run_inner: Inn
         """
     )
     run_inner("-v").assert_outcomes(passed=3)
+
+
+def test_a_cluster_moved_by_alter_system_is_brought_back(
+    pytester: pytest.Pytester, run_inner: InnerRun
+) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        PORTS = []
+
+        def test_moves_it(pg_cluster):
+            PORTS.append(pg_cluster.port)
+            pg_cluster.sql(f"ALTER SYSTEM SET port = {pg_cluster.port + 1}")
+            pg_cluster.restart()
+
+        def test_back_on_its_port(pg_cluster):
+            assert pg_cluster.port == PORTS[0]
+            assert pg_cluster.sql("SHOW port") == [(str(PORTS[0]),)]
+        """
+    )
+    run_inner("-v").assert_outcomes(passed=2)
