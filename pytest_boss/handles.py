@@ -36,6 +36,12 @@ class ConfHandle(MutableMapping[str, str]):
         """Drop this test's own value: the setting is what it was before the test set it."""
         self._lease.drop_settings([name])
 
+    def clear(self) -> None:
+        """Drop every value this test set through pg_conf (one reload or restart)."""
+        names = self._lease.own_names()
+        if names:
+            self._lease.drop_settings(names)
+
     def update(self, other: Any = (), /, **kwargs: Value) -> None:
         """Apply several settings with one reload (or restart)."""
         items = dict(other.items() if isinstance(other, Mapping) else other)

@@ -96,6 +96,10 @@ class Lease:
         for name, value in current.items():
             self._before.setdefault(name.lower(), value)
 
+    def own_names(self) -> list[str]:
+        """The settings this test changed through pg_conf."""
+        return list(self._before)
+
     def drop_settings(self, names: Iterable[str]) -> None:
         """Put back what each setting was before the test changed it through pg_conf."""
         restore: dict[str, str | None] = {}

@@ -136,7 +136,14 @@ def test_pg_conf_fixture(pytester: pytest.Pytester, run_inner: InnerRun) -> None
             assert show(pg_cluster, "work_mem") == "5MB"
             assert "work_mem" in pg_conf
             assert "no_such_setting" not in pg_conf
+            assert pg_conf.get("no_such_setting", "absent") == "absent"
             assert len(pg_conf) > 100
+
+        def test_clear_drops_the_tests_own_values(pg_conf, pg_cluster):
+            pg_conf.update(work_mem="5MB", max_connections=60)
+            pg_conf.clear()
+            assert show(pg_cluster, "work_mem") == "4MB"
+            assert show(pg_cluster, "max_connections") == "100"
 
         def test_rejected_value_changes_nothing(pg_conf, pg_cluster):
             pg_conf["work_mem"] = "9MB"
@@ -155,7 +162,7 @@ def test_pg_conf_fixture(pytester: pytest.Pytester, run_inner: InnerRun) -> None
         """
     )
     result = run_inner("-v")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
 
 
 def test_pg_hba_marker_and_fixture(pytester: pytest.Pytester, run_inner: InnerRun) -> None:
