@@ -107,10 +107,11 @@ class HbaHandle:
     def index(self, fields: Any) -> int:
         return int(self._records().index(fields))
 
-    def __str__(self) -> str:
-        parts: list[str] = []
-        self._records().writeto(parts.append)
-        return "".join(parts)
+    def text(self) -> str:
+        """The whole pg_hba.conf as it is now."""
+        return self._records().text()
+
+    __str__ = text
 
     # editing: each one written and reloaded
     def __delitem__(self, index: int | slice) -> None:
@@ -128,8 +129,8 @@ class HbaHandle:
     def append(self, entry: pghba.Entry | str) -> None:
         self._edit(lambda records: records.append(entry))
 
-    def insert(self, index: int, entry: pghba.Entry | str) -> None:
-        self._edit(lambda records: records.insert(index, entry))
+    def insert(self, index: int, entry: pghba.Entry | str, position: int = 0) -> None:
+        self._edit(lambda records: records.insert(index, entry, position))
 
     def pop(self, index: int = -1) -> pghba.Entry:
         return self._edit(lambda records: records.pop(index))  # type: ignore[no-any-return]
@@ -139,6 +140,10 @@ class HbaHandle:
 
     def insert_after(self, fields: Any, entry: pghba.Entry | str) -> None:
         self._edit(lambda records: records.insert_after(fields, entry))
+
+    def remove(self, fields: Any) -> pghba.Entry:
+        """Remove the first record whose leading fields match (ValueError when none)."""
+        return self._edit(lambda records: records.remove(fields))  # type: ignore[no-any-return]
 
     def clear(self) -> None:
         def change(records: pghba.Sequence) -> None:
