@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import admin
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster, SQLError
 from .boss.control import ControlError, PortInUseError, StartupError
-from .boss.hba import HBAError, read_config
+from .boss.hba import HBAError, read_config, require_version
 from .boss.init import Initializor, InitializorError
 from .boss.installation import Installation
 from .boss.privileges import ServerUser, server_bindir
@@ -153,6 +153,7 @@ class ClusterPool:
         """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
         for rule in rules:
             try:
+                require_version(rule, self.installation.major)
                 read_config(rule, version=self.installation.major)
             except HBAError as exc:
                 raise HbaRuleError(rule, exc.reason) from None
