@@ -868,3 +868,65 @@ def test_any_names_round_trip(databases: list[Name], users: list[Name], value: s
     assert [n.special for n in again.databases] == [n.special for n in databases]
     assert [n.special for n in again.users] == [n.special for n in users]
     assert again.options == {"map": value}
+
+
+# -- features that need a newer release ------------------------------------------------------
+
+VERSION_FEATURE_CASES = [
+    pytest.param(
+        "include extra.conf", 15, "the include directive needs PostgreSQL 16", id="include-on-15"
+    ),
+    pytest.param(
+        "include_dir conf.d",
+        15,
+        "the include_dir directive needs PostgreSQL 16",
+        id="include-dir-on-15",
+    ),
+    pytest.param(
+        "host all /^al.*$ 127.0.0.1/32 trust",
+        15,
+        "regular expressions in database and user names needs PostgreSQL 16",
+        id="regex-user-on-15",
+    ),
+    pytest.param(
+        "local /^db[0-9]$ all trust",
+        15,
+        "regular expressions in database and user names needs PostgreSQL 16",
+        id="regex-database-on-15",
+    ),
+    pytest.param(
+        "host all all 127.0.0.1/32 oauth issuer=https://issuer.example scope=openid",
+        17,
+        "the oauth authentication method needs PostgreSQL 18",
+        id="oauth-on-17",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "version", "message"), VERSION_FEATURE_CASES)
+def test_require_version_names_the_feature_and_both_versions(
+    line: str, version: int, message: str
+) -> None:
+    with pytest.raises(hba.HBAVersionError) as excinfo:
+        hba.require_version(line, version)
+    text = str(excinfo.value)
+    assert message in text
+    assert f"this is PostgreSQL {version}" in text
+    assert line in text
+
+
+@pytest.mark.parametrize(
+    ("line", "version"),
+    [
+        pytest.param("include extra.conf", 16, id="include-on-16"),
+        pytest.param("host all /^al.*$ 127.0.0.1/32 trust", 16, id="regex-on-16"),
+        pytest.param(
+            "host all all 127.0.0.1/32 oauth issuer=https://i.example scope=a", 18, id="oauth-on-18"
+        ),
+        pytest.param("host all alice 127.0.0.1/32 scram-sha-256", 13, id="plain-rule-on-13"),
+        pytest.param('host all "alice" 127.0.0.1/32 trust', 15, id="quoted-plain-name-on-15"),
+    ],
+)
+def test_require_version_accepts_what_the_release_has(line: str, version: int) -> None:
+    hba.require_version(line, version)
+    assert hba.version_features(line) == [] or version >= 16

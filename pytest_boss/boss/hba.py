@@ -72,12 +72,15 @@ __all__ = [
     "NEWEST",
     "Entry",
     "HBAError",
+    "HBAVersionError",
     "Name",
     "Sequence",
     "main",
     "parse_line",
     "read_config",
     "read_file",
+    "require_version",
+    "version_features",
 ]
 
 #: Database and user keywords; they mean themselves only when written with a quote.
@@ -96,7 +99,10 @@ class HBAError(ValueError):
     unknown) and ``line`` (the record, continuation lines joined).
     """
 
-    hint = "fix the record or comment it out"
+    hint = (
+        "fix the record or comment it out (PostgreSQL refuses the whole file: a server does"
+        " not start, a reload keeps the old rules)"
+    )
 
     def __init__(
         self,
@@ -120,10 +126,13 @@ class HBAError(ValueError):
         )
         if self.line is not None:
             text += f" in {self.line!r}"
-        return (
-            f"{text}; {self.hint} (PostgreSQL refuses the whole file: a server does not"
-            " start, a reload keeps the old rules)"
-        )
+        return f"{text}; {self.hint}"
+
+
+class HBAVersionError(HBAError):
+    """A record that needs a newer PostgreSQL than the one it is meant for."""
+
+    hint = "run it on a newer installation (--pg-bin) or write the rule without that feature"
 
 
 class Name(str):
@@ -773,6 +782,37 @@ def _eol_of(physical: list[str]) -> str:
         if line.endswith("\n"):
             return "\r\n" if line.endswith("\r\n") else "\n"
     return "\n"
+
+
+def version_features(entry: Entry | str) -> list[tuple[str, int]]:
+    """The features of a record that not every release has: (description, first major).
+
+    A record that an older server accepts with another meaning (a name starting with ``/`` is
+    a plain name before 16) is listed too: for a test, a rule that silently means something
+    else is worse than one that is refused.
+    """
+    if isinstance(entry, str):
+        entry = Entry.parse(entry)
+    needs: list[tuple[str, int]] = []
+    if entry.is_include:
+        needs.append((f"the {entry.type} directive", 16))
+        return needs
+    names = [*entry.databases, *entry.users]
+    if any(str(name).startswith("/") for name in names):
+        needs.append(("regular expressions in database and user names", 16))
+    if entry.method == "oauth":
+        needs.append(("the oauth authentication method", 18))
+    return needs
+
+
+def require_version(entry: Entry | str, version: int) -> None:
+    """Raise ``HBAVersionError`` naming the version when the record needs a newer PostgreSQL."""
+    for feature, since in version_features(entry):
+        if version < since:
+            raise HBAVersionError(
+                f"{feature} needs PostgreSQL {since} or newer, this is PostgreSQL {version}",
+                line=str(entry).strip(),
+            )
 
 
 def read_config(

@@ -160,3 +160,40 @@ def test_a_template_that_fails_to_load_names_its_source(
             "*TemplateLoadError: loading the template database from 'broken.sql' failed: type \"no_such_type\" does not exist*"
         ]
     )
+
+
+VERSION_SUITE = """
+import pytest
+
+@pytest.mark.pg_hba("host all /^al.*$ 127.0.0.1/32 reject")
+def test_regex_rule(pg_cluster, pg_hba):
+    assert pg_hba[0].users == ["/^al.*$"]
+
+@pytest.mark.pg_hba("include_if_exists extra.conf")
+def test_include_rule(pg_cluster):
+    pass
+
+def test_healthy_after(pg_cluster):
+    assert pg_cluster.sql("SELECT 1") == [("1",)]
+"""
+
+
+def test_hba_features_of_a_newer_release_name_the_version(
+    pytester: pytest.Pytester, run_inner: InnerRun, pg_installation
+) -> None:
+    """On 15 a regex name would silently be a plain name: an error naming both versions."""
+    pytester.makepyfile(test_versions=VERSION_SUITE)
+    result = run_inner()
+    major = pg_installation.major
+    if major < 16:
+        result.assert_outcomes(passed=1, errors=2)
+        result.stdout.fnmatch_lines(
+            [
+                f"*test_regex_rule*regular expressions in database and user names needs "
+                f"PostgreSQL 16 or newer, this is PostgreSQL {major}*",
+                f"*test_include_rule*the include_if_exists directive needs PostgreSQL 16 or "
+                f"newer, this is PostgreSQL {major}*",
+            ]
+        )
+    else:
+        result.assert_outcomes(passed=3)
