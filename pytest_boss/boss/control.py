@@ -369,7 +369,7 @@ class Controller:
                 return
             if time.monotonic() > deadline:
                 tail = log_tail(log, offset)
-                self._kill(process.pid)
+                self.kill(process.pid)
                 raise ControlTimeoutError(
                     f"the server of {self.data_dir} was not ready within "
                     f"{self.start_timeout:g} s (start_timeout); it was stopped",
@@ -378,18 +378,29 @@ class Controller:
                 )
             time.sleep(self.poll_interval)
 
-    def _kill(self, pid: int) -> None:
-        """Stop a server that failed us: immediate shutdown, then SIGKILL."""
-        for sig, grace in ((signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+    def kill(self, pid: int | None = None, grace: float = 5.0) -> bool:
+        """Stop a server that failed us, or one a caller must end at once: immediate
+        shutdown (SIGQUIT), then SIGKILL when it has not exited within ``grace`` seconds.
+
+        ``pid`` defaults to the running postmaster. Returns whether it is gone.
+        """
+        if pid is None:
+            pid = self.pid()
+            if pid is None:
+                return True
+        for sig in (signal.SIGQUIT, signal.SIGKILL):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
-                return
-            if self._wait_exit(pid, grace):
-                return
+                return True
+            if self.wait_exit(pid, grace):
+                return True
+        return False
 
-    def _wait_exit(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
+    def wait_exit(self, pid: int, timeout: float | None = None) -> bool:
+        """Wait until process ``pid`` has exited (``timeout`` defaults to ``stop_timeout``);
+        returns whether it did."""
+        deadline = time.monotonic() + (self.stop_timeout if timeout is None else timeout)
         while pid_alive(pid):
             if time.monotonic() > deadline:
                 return False
@@ -416,7 +427,7 @@ class Controller:
             return
         if nowait:
             return
-        if not self._wait_exit(pid, self.stop_timeout):
+        if not self.wait_exit(pid, self.stop_timeout):
             hint = " (smart mode waits for every client to leave; try fast)" * (mode == "smart")
             raise ControlTimeoutError(
                 f"the server of {self.data_dir} (pid {pid}) did not stop within "
