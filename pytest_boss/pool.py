@@ -255,7 +255,7 @@ class ClusterPool:
         if pid is not None:
             # Dying already (killed an instant ago), or alive where we no longer look for
             # it: immediate shutdown, then SIGKILL.
-            pooled.cluster.controller._kill(pid)
+            pooled.cluster.controller.kill(pid)
         self._start(pooled)
 
     def _replace(self, pooled: Pooled) -> None:
