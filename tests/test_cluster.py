@@ -256,6 +256,25 @@ def test_reload_of_a_rejected_file(cluster: Cluster) -> None:
     assert "no-such-file.conf" in info.value.log_tail
 
 
+def test_reload_waits_even_when_the_rules_in_force_refuse_us(cluster: Cluster) -> None:
+    """reload() asks nothing before signalling: restoring rules that shut everyone out works."""
+    with open(cluster.hba_path, encoding="utf-8") as fo:
+        original = fo.read()
+    with open(cluster.hba_path, "w", encoding="utf-8") as fo:
+        fo.write("local all all reject\nhost all all 127.0.0.1/32 reject\n")
+    cluster.reload(wait=False)
+    while True:  # until the refusing rules are in force
+        try:
+            cluster.sql("SELECT 1")
+        except SQLError as exc:
+            assert "pg_hba.conf rejects connection" in exc.message
+            break
+    with open(cluster.hba_path, "w", encoding="utf-8") as fo:
+        fo.write(original)
+    cluster.reload()
+    assert cluster.sql("SELECT 1") == [("1",)]
+
+
 # -- control --------------------------------------------------------------------------------------
 
 

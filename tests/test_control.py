@@ -261,3 +261,88 @@ def test_standby_starts_and_is_promoted(
         standby.drop()
     finally:
         remove_placed(path)
+
+
+def test_kill_ends_the_running_postmaster(ctl: Controller, data: Cluster) -> None:
+    pid = ctl.start(logfile=data.log_path)
+    assert not ctl.wait_exit(pid, timeout=0.05)  # alive: waiting gives up
+    assert ctl.kill() is True
+    assert not pid_alive(pid) and not ctl.running()
+    assert ctl.wait_exit(pid, timeout=0.05)
+    assert ctl.kill() is True  # nothing runs: nothing to do
+
+
+def _mapped_segments(pid: int) -> set[str]:
+    """The /dev/shm files the postmaster and its children map (the kernel's view)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fo:
+                ppid = int(fo.read().rpartition(")")[2].split()[1])
+            if int(entry) != pid and ppid != pid:
+                continue
+            with open(f"/proc/{entry}/maps", encoding="utf-8", errors="replace") as fo:
+                found |= {line.split()[-1] for line in fo if "/dev/shm/PostgreSQL." in line}
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _sysv_ids() -> set[int]:
+    with open("/proc/sysvipc/shm", encoding="ascii") as fo:
+        return {int(line.split()[1]) for line in fo.read().splitlines()[1:]}
+
+
+def _kill_and_wait(ctl: Controller, pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    while pid_alive(pid) or ctl.orphans():
+        pass
+
+
+def _posix_segments() -> set[str]:
+    return {f"/dev/shm/{name}" for name in os.listdir("/dev/shm") if name.startswith("PostgreSQL.")}
+
+
+def test_a_killed_postmasters_shared_memory_is_removed(ctl: Controller, data: Cluster) -> None:
+    """Every segment its processes map goes, and only segments made since it started."""
+    older = _posix_segments()
+    pid = ctl.start(logfile=data.log_path)
+    shmid = int(read_pid_file(data.data_dir)[6].split()[1])  # type: ignore[index]
+    assert shmid in _sysv_ids()
+    assert ctl.remove_shared_memory() == []  # running: nothing is touched
+    segments = _mapped_segments(pid)
+    assert all(os.path.exists(path) for path in segments)
+    _kill_and_wait(ctl, pid)
+    assert all(os.path.exists(path) for path in segments), "SIGKILL should leave them"
+    removed = set(ctl.remove_shared_memory())
+    assert {*segments, f"sysv:{shmid}"} <= removed
+    assert not removed & older
+    assert not any(os.path.exists(path) for path in segments)
+    assert shmid not in _sysv_ids()
+    assert ctl.start(logfile=data.log_path) != pid  # the data directory is fine
+    assert data.sql("SELECT 1") == [("1",)]
+
+
+def test_shared_memory_of_another_data_directory_is_not_removed(
+    ctl: Controller, data: Cluster, make_cluster: Callable[..., Cluster]
+) -> None:
+    """A stale postmaster.pid naming another cluster's segment (a copied data directory)
+    removes nothing: the segment records the data directory it belongs to."""
+    other = make_cluster()
+    other.start()
+    other_ctl = other.controller
+    pid = other.pid()
+    assert pid is not None
+    segments = _mapped_segments(pid)
+    _kill_and_wait(other_ctl, pid)
+    shutil.copyfile(
+        os.path.join(other.data_dir, "postmaster.pid"),
+        os.path.join(data.data_dir, "postmaster.pid"),
+    )
+    try:
+        assert ctl.remove_shared_memory() == []
+        assert all(os.path.exists(path) for path in segments)
+    finally:
+        os.remove(os.path.join(data.data_dir, "postmaster.pid"))
+    other.drop()  # drop removes what its killed postmaster left
+    assert not any(os.path.exists(path) for path in segments)

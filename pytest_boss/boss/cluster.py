@@ -478,23 +478,32 @@ class Cluster:
     def reload(self, wait: bool = True, timeout: float = 30.0) -> list[str]:
         """Make the server re-read its configuration files; return what it logged about it.
 
-        With ``wait``, return only once a new connection sees the reloaded files (compared by
-        ``pg_conf_load_time()``), so the caller's next query sees the new values. A file the
-        server rejects as a whole raises :class:`.ReloadError` with its message; settings it
-        rejects one by one (or that need a restart) are only logged, in the returned lines.
+        With ``wait``, return only once a new connection sees the reloaded files, so the
+        caller's next query sees the new values. Nothing is asked before the signal (the
+        rules in force may refuse us: that is often why they are being reloaded): the server
+        stamps the reload with ``pg_conf_load_time()``, compared with this machine's clock
+        read before signalling; a refused connection meanwhile only means "not yet". A file
+        the server rejects as a whole raises :class:`.ReloadError` with its message; settings
+        it rejects one by one (or that need a restart) are only logged, in the returned lines.
         """
         if not wait or not self.running():
             self.controller.reload()  # not running: NotRunningError
             return []
-        before = self.sql("SELECT pg_conf_load_time()")[0][0]
         try:
             offset = os.path.getsize(self.log_path)
         except OSError:
             offset = 0
+        signalled = time.time()
         self.controller.reload()
         deadline = time.monotonic() + timeout
-        query = f"SELECT pg_conf_load_time() > '{before}'::timestamptz"
-        while self.sql(query)[0][0] != "t":
+        query = f"SELECT pg_conf_load_time() >= to_timestamp({signalled!r})"
+        refused: SQLError | None = None
+        while True:
+            try:
+                if self.sql(query, timeout=max(1.0, timeout))[0][0] == "t":
+                    break
+            except SQLError as exc:
+                refused = exc  # the old rules (or the new ones) refuse us: ask again
             lines = log_tail(self.log_path, offset, 1000).splitlines()
             if any("no changes were applied" in line for line in lines):
                 raise ReloadError(
@@ -504,9 +513,10 @@ class Cluster:
                     "\n".join(lines[-LOG_TAIL_LINES:]),
                 )
             if time.monotonic() > deadline:
+                why = f" (the last query failed: {refused.message})" if refused else ""
                 raise ReloadError(
-                    f"the server of {self.path} did not reload its configuration within "
-                    f"{timeout:g} s",
+                    f"the server of {self.path} did not confirm the reload of its "
+                    f"configuration within {timeout:g} s{why}; reload(wait=False) does not ask",
                     self.data_dir,
                     log_tail(self.log_path, offset),
                 )
@@ -516,8 +526,13 @@ class Cluster:
     def drop(self) -> None:
         """Stop the server when running (immediate: the data goes anyway), and remove the
         data, its link and private folder, and the socket folder. Nothing is left on disk."""
-        if os.path.exists(self.path) and self.running():
-            self.controller.stop("immediate")
+        if os.path.exists(self.path):
+            if self.running():
+                self.controller.stop("immediate")
+            else:
+                # Killed (SIGKILL): its shared memory stays unless removed now, since no
+                # server will start on this data directory again.
+                self.controller.remove_shared_memory()
         socket_dir = self._own_socket_dir()
         remove_placed(self.path)
         if socket_dir is not None:
