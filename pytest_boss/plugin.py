@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             session.close()
         except Exception as exc:  # pytest is ending: say it, do not crash the exit
             sys.stderr.write(f"pytest-boss: stopping the servers failed: {exc}\n")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """xdist controller: a worker that crashed (os._exit, a signal) could not stop its
+    servers; stop them and remove its folders now, while the run goes on."""
+    if error is None:
+        return
+    session = node.config.stash.get(BossSession.KEY, None)
+    if session is None:
+        return
+    try:
+        reaped = session.reap_dead()
+    except Exception as exc:  # the run goes on; the next run's reaper tries again
+        sys.stderr.write(f"pytest-boss: stopping a crashed worker's servers failed: {exc}\n")
+        return
+    if reaped:
+        worker = getattr(getattr(node, "gateway", None), "id", "an xdist worker")
+        sys.stderr.write(
+            f"pytest-boss: stopped the servers of crashed {worker}; removed {', '.join(reaped)}\n"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -17,7 +17,8 @@ import shutil
 import signal
 import time
 
-from .boss.privileges import PRIVATE_PREFIX, remove_placed
+from .boss.control import Controller
+from .boss.privileges import PRIVATE_PREFIX, PrivilegeError, remove_placed
 
 __all__ = ["OWNER_FILE", "reap", "write_owner"]
 
@@ -26,10 +27,13 @@ RUN_PREFIX = "pytest-boss-"
 
 
 def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22)."""
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22); None
+    when there is no such process, or only its zombie (a crashed xdist worker not yet
+    waited for by its controller)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fo:
-            return fo.read().rpartition(")")[2].split()[19]
+            fields = fo.read().rpartition(")")[2].split()
+        return None if fields[0] in ("Z", "X") else fields[19]
     except (OSError, IndexError):
         return None
 
@@ -37,8 +41,9 @@ def _start_time(pid: int) -> str | None:
 def write_owner(run_dir: str) -> None:
     """Record that this process owns `run_dir`."""
     pid = os.getpid()
+    start = _start_time(pid)
     with open(os.path.join(run_dir, OWNER_FILE), "w", encoding="utf-8") as fo:
-        json.dump({"pid": pid, "start": _start_time(pid)}, fo)
+        json.dump({"pid": pid, "start": start}, fo)
 
 
 def _owner_alive(run_dir: str) -> bool:
@@ -86,20 +91,25 @@ def _socket_dir(data_dir: str) -> str | None:
     return None
 
 
-def reap(parent: str, keep: str) -> list[str]:
+def reap(parent: str, keep: str | None = None) -> list[str]:
     """Stop and remove the run folders in `parent` whose owner is gone (not `keep`).
 
-    Returns the folders removed.
+    A postmaster that was killed (by a test, or by SIGKILL here when SIGQUIT did not end
+    it) also has its shared memory removed. Returns the folders removed.
     """
     removed = []
     pattern = os.path.join(glob.escape(parent), RUN_PREFIX + "*", OWNER_FILE)
     for owner_file in glob.glob(pattern):
         run_dir = os.path.dirname(owner_file)
-        if os.path.realpath(run_dir) == os.path.realpath(keep) or _owner_alive(run_dir):
+        if keep is not None and os.path.realpath(run_dir) == os.path.realpath(keep):
+            continue
+        if _owner_alive(run_dir):
             continue
         for pid_file in glob.glob(os.path.join(glob.escape(run_dir), "*", "data", "PG_VERSION")):
             data_dir = os.path.dirname(pid_file)
             _stop_postmaster(data_dir)
+            with contextlib.suppress(OSError, PrivilegeError):
+                Controller(data_dir).remove_shared_memory(timeout=5)
             socket_dir = _socket_dir(data_dir)
             if socket_dir is not None:
                 shutil.rmtree(socket_dir, ignore_errors=True)

@@ -102,6 +102,23 @@ class BossSession:
         """Who runs the servers: this process, or (as root) an unprivileged user."""
         return server_user(self.server_user_name)
 
+    def runs_parent(self) -> str:
+        """Where run folders go: --pg-dir, else a RAM-backed folder with room, else /tmp."""
+        parent = resolve(self.config, "pg_dir")
+        if not parent:
+            parent = SHM if _has_room(SHM) else tempfile.gettempdir()
+        return str(parent)
+
+    def reap_dead(self) -> list[str]:
+        """Stop and remove the servers of run folders whose process is gone (a crashed xdist
+        worker, a killed run), now rather than at the next run's first cluster."""
+        parent = self.runs_parent()
+        if not os.path.isdir(parent):
+            return []
+        reaped = reap(parent, keep=self._placed)
+        self.reaped.extend(reaped)
+        return reaped
+
     def run_dir(self) -> str:
         """This worker's private folder for cluster data: RAM-backed when there is room.
 
@@ -110,9 +127,7 @@ class BossSession:
         nearest reachable place, and a link stands where it was asked for.
         """
         if self._run_dir is None:
-            parent = resolve(self.config, "pg_dir")
-            if not parent:
-                parent = SHM if _has_room(SHM) else tempfile.gettempdir()
+            parent = self.runs_parent()
             os.makedirs(parent, exist_ok=True)
             worker = re.sub(r"[^A-Za-z0-9]", "", self.worker)[:8]
             name = f"pytest-boss-{worker}-{secrets.token_hex(4)}"

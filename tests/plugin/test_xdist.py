@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,7 @@ InnerRun = Callable[..., pytest.RunResult]
 
 WORKER_SUITE = """
 import json
+import os
 import os
 import pytest
 
@@ -65,3 +67,56 @@ def test_hba_semantics_hold_under_xdist(pytester: pytest.Pytester, run_inner: In
     pytester.makepyfile(test_inner=HBA_SUITE)
     result = run_inner("-n", "2")
     result.assert_outcomes(passed=6)
+
+
+CRASH_SUITE = """
+import json
+import os
+import os
+import signal
+import pytest
+
+def test_crashes(pg_cluster, pg_cluster_factory, worker_id):
+    private = pg_cluster_factory()
+    facts = {"worker": worker_id, "pids": [pg_cluster.pid(), private.pid()],
+             "dirs": [pg_cluster.data_dir, private.data_dir],
+             "sockets": [pg_cluster.host, private.host]}
+    with open(os.environ["STATE"], "w") as fo:
+        json.dump(facts, fo)
+    if os.environ["HOW"] == "exit":
+        os._exit(3)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+@pytest.mark.parametrize("n", range(6))
+def test_goes_on(pg_cluster, pg_database, n):
+    assert pg_database.sql("SELECT 1") == [("1",)]
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fo:
+            return fo.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["exit", "sigkill"], ids=["os-exit", "sigkill"])
+def test_a_crashed_workers_servers_are_stopped_by_the_controller(
+    pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The worker dies inside a test; the controller stops its servers at once (no next run
+    needed), the crashed test fails, the rest of the run goes on in a new worker."""
+    state = pytester.path / "state.json"
+    monkeypatch.setenv("STATE", str(state))
+    monkeypatch.setenv("HOW", how)
+    folder = pytester.mkdir("clusters")
+    pytester.makepyfile(test_inner=CRASH_SUITE)
+    result = run_default("-n", "2", f"--pg-dir={folder}")
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(["*crashed while running*test_crashes*"])
+    result.stderr.fnmatch_lines(["pytest-boss: stopped the servers of crashed gw*; removed *"])
+    facts = json.loads(state.read_text())
+    assert [pid for pid in facts["pids"] if _alive(pid)] == []
+    assert not any(os.path.exists(path) for path in facts["dirs"] + facts["sockets"])
+    assert list(folder.iterdir()) == []
