@@ -60,7 +60,7 @@ def test_each_worker_has_its_own_clusters_and_ports(
         assert not {c[index] for c in gw0} & {c[index] for c in gw1}
     for worker_clusters in by_worker.values():
         for _port, host, _pid, _data in worker_clusters:
-            assert len(host) + len("/.s.PGSQL.65535") < 108  # a unix socket path's limit
+            assert len(str(host)) + len("/.s.PGSQL.65535") < 108  # a unix socket path's limit
 
 
 def test_hba_semantics_hold_under_xdist(pytester: pytest.Pytester, run_inner: InnerRun) -> None:
