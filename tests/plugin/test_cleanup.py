@@ -7,6 +7,7 @@ left is read from the process table (/proc).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,36 +15,60 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import InnerRun
 from suites import QUIET
 
 from pytest_boss.boss.installation import Installation
 
-WAITING_SUITE = """
+FACTS = """
 import json
 import os
+
+def segments(pid):
+    with open(f"/proc/{pid}/maps") as fo:
+        return sorted({line.split()[-1] for line in fo if "/dev/shm/PostgreSQL." in line})
+
+def shmid(cluster):
+    with open(os.path.join(cluster.data_dir, "postmaster.pid")) as fo:
+        return int(fo.read().splitlines()[6].split()[1])
+
+def write_facts(*clusters):
+    facts = {"process": os.getpid(), "pids": [c.pid() for c in clusters],
+             "dirs": [c.data_dir for c in clusters], "paths": [c.path for c in clusters],
+             "sockets": [c.host for c in clusters],
+             "segments": [s for c in clusters for s in segments(c.pid())],
+             "sysv": [shmid(c) for c in clusters]}
+    with open(os.environ["STATE"] + ".tmp", "w") as fo:
+        json.dump(facts, fo)
+    os.rename(os.environ["STATE"] + ".tmp", os.environ["STATE"])
+"""
+
+WAITING_SUITE = (
+    FACTS
+    + """
 import time
 
 def test_waits(pg_cluster, pg_cluster_factory):
     private = pg_cluster_factory()
-    with open(os.environ["STATE"] + ".tmp", "w") as fo:
-        json.dump({"pids": [pg_cluster.pid(), private.pid()],
-                   "dirs": [pg_cluster.data_dir, private.data_dir]}, fo)
-    os.rename(os.environ["STATE"] + ".tmp", os.environ["STATE"])
+    write_facts(pg_cluster, private)
     time.sleep(120)
 """
+)
 
 
 def _start(
-    pytester: pytest.Pytester, installation: Installation, folder: Path
+    pytester: pytest.Pytester, installation: Installation, folder: Path | None
 ) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start the waiting suite; clusters in `folder`, or where the plugin puts them (None)."""
     pytester.makepyfile(test_inner=WAITING_SUITE)
     state = pytester.path / "state.json"
     env = {**os.environ, "STATE": str(state)}
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", *QUIET, f"--pg-bin={installation.bindir}",
-         f"--pg-dir={folder}", "-q"],
+         *([f"--pg-dir={folder}"] if folder else []), "-q"],
         cwd=pytester.path,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -76,18 +101,100 @@ def _wait_gone(pids: list[int], timeout: float = 30) -> list[int]:
     return alive
 
 
+def _sysv_ids() -> set[int]:
+    with open("/proc/sysvipc/shm", encoding="ascii") as fo:
+        return {int(line.split()[1]) for line in fo.read().splitlines()[1:]}
+
+
+def _assert_nothing_left(facts: dict[str, Any]) -> None:
+    """No postmaster, folder, link, socket folder or shared memory of the run is left, and no
+    pytest-boss-* folder in /tmp or /dev/shm is owned by its process (read from the system)."""
+    assert _wait_gone(facts["pids"]) == [], "a postmaster outlived the run"
+    run_dirs = {os.path.dirname(os.path.dirname(p)) for p in facts["dirs"] + facts["paths"]}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fo:
+                    args = fo.read().decode("utf-8", "replace").split("\0")
+            except OSError:
+                continue
+            assert not [a for a in args for d in run_dirs if a.startswith(d + "/")], args
+    paths = [*facts["dirs"], *facts["paths"], *facts["sockets"], *sorted(run_dirs)]
+    assert [path for path in paths if os.path.lexists(path)] == []
+    assert facts["segments"], "no /dev/shm segment was recorded: nothing checked"
+    assert [path for path in facts["segments"] if os.path.exists(path)] == []
+    assert set(facts["sysv"]) & _sysv_ids() == set()
+    for folder in ("/tmp", "/dev/shm"):
+        for name in os.listdir(folder):
+            owner = Path(folder, name, "owner.json")
+            if name.startswith("pytest-boss-") and owner.exists():
+                with contextlib.suppress(OSError, ValueError):
+                    assert json.loads(owner.read_text())["pid"] != facts["process"], name
+
+
+def test_a_normal_run_leaves_nothing_in_tmp_or_dev_shm(
+    pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = pytester.path / "state.json"
+    monkeypatch.setenv("STATE", str(state))
+    pytester.makepyfile(
+        test_inner=FACTS
+        + """
+import pytest
+
+@pytest.mark.pg_conf(shared_buffers="32MB")
+def test_records(pg_cluster, pg_cluster_factory, pg_database):
+    write_facts(pg_cluster, pg_cluster_factory())
+
+def test_fails(pg_cluster):
+    assert 0
+"""
+    )
+    result = run_default()  # the plugin's own choice of folder: /dev/shm or /tmp
+    result.assert_outcomes(passed=1, failed=1)
+    _assert_nothing_left(json.loads(state.read_text()))
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_an_interrupted_run_stops_its_servers(
     pytester: pytest.Pytester, default_installation: Installation, signum: int
 ) -> None:
-    folder = pytester.mkdir("clusters")
-    process, state = _start(pytester, default_installation, folder)
+    process, state = _start(pytester, default_installation, None)
     facts = json.loads(state.read_text())
     assert all(_alive(pid) for pid in facts["pids"])
     process.send_signal(signum)
     process.wait(timeout=120)
-    assert _wait_gone(facts["pids"]) == [], "a postmaster outlived the interrupted run"
-    assert not any(os.path.exists(path) for path in facts["dirs"])
+    _assert_nothing_left(facts)
+
+
+def test_a_killed_postmasters_shared_memory_is_removed(
+    pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL leaves a postmaster's shared memory (no start follows on a dropped cluster):
+    the plugin removes what is provably that data directory's."""
+    state = pytester.path / "state.json"
+    monkeypatch.setenv("STATE", str(state))
+    pytester.makepyfile(
+        test_inner=FACTS
+        + """
+import signal
+import time
+
+def test_kills_its_servers(pg_cluster, pg_cluster_factory):
+    private = pg_cluster_factory()
+    write_facts(pg_cluster, private)
+    for pid in (private.pid(), pg_cluster.pid()):
+        os.kill(pid, signal.SIGKILL)
+    while private.running() or pg_cluster.running():
+        time.sleep(0.01)
+
+def test_next(pg_cluster):
+    assert pg_cluster.sql("SELECT 1") == [("1",)]
+"""
+    )
+    result = run_default()
+    result.assert_outcomes(passed=2)
+    _assert_nothing_left(json.loads(state.read_text()))
 
 
 def test_a_killed_run_is_reaped_by_the_next(
