@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .boss.cluster import Cluster, SQLError
 
-__all__ = ["query", "reload_and_wait", "set_password"]
+__all__ = ["Reloaded", "query", "reload_and_wait", "set_password"]
 
 
 @functools.cache
@@ -51,12 +52,21 @@ def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[st
 REFUSED = ("28000", "28P01")
 
 
+@dataclass(frozen=True)
+class Reloaded:
+    """What a reload left: settings that need a restart, and whether the rules now in force
+    let the plugin's own logins in (False: a refusal was taken as the proof)."""
+
+    pending: list[str]
+    admitted: bool
+
+
 def reload_and_wait(
     cluster: Cluster, timeout: float = 30.0, *, refused_means_done: bool = False
-) -> list[str]:
+) -> Reloaded:
     """Reload the configuration; return once new connections see it.
 
-    Returns the settings the server says need a restart (`pending_restart`). Nothing is
+    Says which settings the server wants a restart for (`pending_restart`). Nothing is
     asked before the signal (the rules in force may be a test's, refusing us): the server
     stamps the reload with its clock, compared with ours taken before signalling; until
     then a refused connection only means "not yet". When the new rules are a test's that
@@ -74,12 +84,12 @@ def reload_and_wait(
             done, pending = query(cluster, check)[0]
         except SQLError as exc:
             if refused_means_done and _refused(exc):
-                return []
+                return Reloaded([], admitted=False)
             if time.monotonic() > deadline:
                 raise
             done, pending = None, None
         if done in ("True", "t"):
-            return pending.split(",") if pending else []
+            return Reloaded(pending.split(",") if pending else [], admitted=True)
         if time.monotonic() > deadline:
             raise SQLError(check, f"the server did not reload within {timeout:g} s")
         time.sleep(0.002)

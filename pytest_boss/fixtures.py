@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import importlib
 import os
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from .boss.cluster import Cluster, SQLError
 from .boss.installation import Installation
 from .database import Database
-from .errors import TemplateLoadError
+from .errors import MarkerError, TemplateLoadError
 from .handles import ConfHandle, HbaHandle
 from .lease import Lease
 from .markers import call_marker, needs_of
@@ -114,17 +114,35 @@ def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
     return _template_loader(session.template_sources, str(pytestconfig.rootpath))
 
 
+#: Tests whose pg_conf markers are checked together before the first test (a bound on the
+#: time the first test waits for it).
+PRECHECK_ITEMS = 5000
+
+
+def _collected_settings(items: Sequence[pytest.Item]) -> Iterator[dict[str, str]]:
+    """The settings of every collected test's pg_conf markers (malformed ones left to their
+    test, which reports them)."""
+    for item in items[:PRECHECK_ITEMS]:
+        for mark in item.iter_markers("pg_conf"):
+            try:
+                yield call_marker("pg_conf", mark.args, mark.kwargs)
+            except MarkerError:
+                continue
+
+
 @pytest.fixture
 def pg_lease(request: pytest.FixtureRequest, pg_pool: ClusterPool) -> Generator[Lease, None, None]:
     """This test's use of a pooled cluster, with its markers applied, undone at teardown."""
     session = pg_pool.session
+    pg_pool.precheck(_collected_settings(request.session.items))
     needs = needs_of(request.node)
     pooled, reloadable = pg_pool.acquire(needs)
     lease = Lease(pg_pool, pooled)
     request.node.stash.setdefault(LOG_KEY, []).append(lease.mark)
     try:
         rules = [*needs.hba, *session.default_hba] if needs.hba_replace else list(needs.hba)
-        lease.apply(reloadable, rules, needs.hba_replace)
+        if lease.apply(reloadable, rules, needs.hba_replace):
+            request.node.stash[LOG_KEY].append(lease.mark)
         yield lease
     finally:
         lease.release()

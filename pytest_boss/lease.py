@@ -75,16 +75,19 @@ class Lease:
 
     # -- at setup ----------------------------------------------------------------------------
 
-    def apply(self, settings: Mapping[str, str], rules: Sequence[str], replace: bool) -> None:
-        """The test's reloadable settings and hba rules, then one reload."""
-        if not settings and not rules and not replace:
-            return
-        if settings:
-            self.cluster.set_parameters(dict(settings))
-        if rules or replace:
-            write_hba(self.pooled, rules, replace, self.pool.user)
-            self._check_hba_file()
-        self._reload()
+    def apply(self, settings: Mapping[str, str], rules: Sequence[str], replace: bool) -> bool:
+        """Bring the cluster to the pool's files plus the test's reloadable settings and hba
+        rules, from whatever the last test left, in one step (see `ClusterPool.lend`).
+
+        True when the cluster had to be replaced by a new one (this lease now holds it).
+        """
+        files = self.pool.wanted_files(self.pooled, settings, rules, replace)
+        pooled = self.pool.lend(self.pooled, files)
+        if pooled is self.pooled:
+            return False
+        self.pooled, self.cluster = pooled, pooled.cluster
+        self.mark = self.mark_of(self.cluster)
+        return True
 
     # -- while the test runs (the handles) ---------------------------------------------------
 
@@ -113,6 +116,7 @@ class Lease:
     def _apply_conf(self, settings: Mapping[str, str | None]) -> None:
         """Write settings, then reload, or restart for a postmaster-level one. A server that
         will not start with them gets the previous values back and the test an error."""
+        self.pooled.loaded = None  # the next lend looks at the files again
         previous = self.cluster.get_parameters(list(settings))
         self.cluster.set_parameters(dict(settings))
         if not any(self.pool.catalog.needs_restart(name) for name in settings):
@@ -147,6 +151,7 @@ class Lease:
 
     def write_hba_records(self, records: pghba.Sequence) -> None:
         """Write edited records and reload; rules the server rejects change nothing."""
+        self.pooled.loaded = None  # the next lend looks at the files again
         previous = _read_text(self.pooled.hba_path)
         _write_hba_text(self.pooled, _hba_text(records), self.pool.user)
         try:
@@ -175,8 +180,8 @@ class Lease:
     # -- at teardown -------------------------------------------------------------------------
 
     def release(self) -> None:
-        """Hand the cluster back: files restored, server healthy (or replaced)."""
-        self.pool.restore(self.pooled)
+        """Hand the cluster back; the next test's `apply` undoes what this one changed."""
+        self.pool.release(self.pooled)
 
 
 def _size(path: str) -> int:

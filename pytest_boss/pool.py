@@ -18,16 +18,18 @@ import shutil
 import socket
 import struct
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import admin
+from .boss import config as pgconfig
+from .boss import hba as pghba
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster, SQLError
 from .boss.control import ControlError, PortInUseError, StartupError
-from .boss.hba import HBAError, read_config, require_version
+from .boss.hba import require_version
 from .boss.init import Initializor, InitializorError
 from .boss.installation import Installation
 from .boss.privileges import ServerUser, server_bindir
@@ -50,6 +52,10 @@ BASE_INIT: Mapping[str, object] = {"auth_local": "trust", "auth_host": "scram-sh
 TEMPLATE_DB = "boss_template"
 _START_ATTEMPTS = 5
 _SSL_REQUEST_CODE = 80877103
+_ENCODING = pgconfig.ENCODING
+_ERRORS = pgconfig.ENCODING_ERRORS
+#: Test configurations remembered per cluster (their files) before the memory is cleared.
+_WANTED_MAX = 256
 #: Longest cluster folder that still leaves room for "/pytest-boss-XXXXXXXX/.s.PGSQL.NNNNN"
 #: within a unix socket path's 107 bytes.
 _SOCKET_PARENT_MAX = 70
@@ -70,8 +76,14 @@ class Pooled:
     cluster: Cluster
     folder: str
     key: PoolKey | None
+    #: The initdb options it was made with (a replacement is made the same way).
+    init: dict[str, object] = field(default_factory=dict)
     claim: PortClaim | None = None
     base: dict[str, bytes] = field(default_factory=dict)
+    #: What the server runs with, as far as the pool knows (None: unknown, look again).
+    loaded: Loaded | None = None
+    #: The files each test configuration wants, computed once per configuration.
+    wanted: dict[tuple[object, ...], dict[str, bytes]] = field(default_factory=dict)
     template_loaded: bool = False
     databases: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: The next test's database, being made while this test runs.
@@ -100,12 +112,37 @@ class Pooled:
         return {path: _read(path) for path in (self.conf_path, self.hba_path, self.auto_path)}
 
 
+Stamp = tuple[int, int, int] | None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The files a server was last brought to by the pool, and how to tell they are intact.
+
+    `stamps` (inode, size, time) change whenever anything rewrites a file, even with the
+    same bytes (ALTER SYSTEM, an editor, a test): then the pool no longer trusts `files`.
+    `admits` says whether the rules in force let the plugin's own logins in.
+    """
+
+    files: Mapping[str, bytes]
+    stamps: Mapping[str, Stamp]
+    admits: bool
+
+
 def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as fo:
             return fo.read()
     except FileNotFoundError:
         return b""
+
+
+def _stamp(path: str) -> Stamp:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class ClusterPool:
@@ -117,6 +154,9 @@ class ClusterPool:
         self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
         self._private: list[Pooled] = []
         self._checked: set[tuple[str, str]] = set()
+        self._prechecked = False
+        #: pg_hba.conf texts the server accepted (pg_hba_file_rules), not asked again.
+        self._hba_accepted: set[bytes] = set()
         self._serial = itertools.count(1)
         # One thread: the next database is made, and the last one dropped, while a test runs.
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pytest-boss")
@@ -149,13 +189,23 @@ class ClusterPool:
         """Raise the error the server would raise for these settings (before touching files)."""
         self.catalog.check(conf, cache=self._checked)
 
+    def precheck(self, settings: Iterable[Mapping[str, str]]) -> None:
+        """Check the settings of many tests (the session's markers) with one server run, once,
+        so that each test's own check finds its values accepted already. When the server
+        rejects any, nothing is remembered: each test's check then names its culprit."""
+        if self._prechecked:
+            return
+        self._prechecked = True
+        pairs = [pair for conf in settings for pair in conf.items()]
+        self.catalog.check_all(pairs, cache=self._checked)
+
     def check_hba(self, rules: Sequence[str]) -> None:
         """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
         for rule in rules:
             try:
                 require_version(rule, self.installation.major)
-                read_config(rule, version=self.installation.major)
-            except HBAError as exc:
+                pghba.read_config(rule, version=self.installation.major)
+            except pghba.HBAError as exc:
                 raise HbaRuleError(rule, exc.reason) from None
 
     def key_of(self, needs: Needs) -> tuple[PoolKey, dict[str, str]]:
@@ -179,28 +229,31 @@ class ClusterPool:
     # -- pooled clusters ---------------------------------------------------------------------
 
     def acquire(self, needs: Needs) -> tuple[Pooled, dict[str, str]]:
-        """A running cluster for these needs, and the settings the lease must still apply."""
+        """The cluster for these needs (made, or started again, when it is not running), and
+        the reloadable settings the lease brings it to with `lend`."""
         self.check_init(needs.init)
         self.check_conf(needs.conf)
         self.check_hba(needs.hba)
         key, reloadable = self.key_of(needs)
         pooled = self._entries.get(key)
         if pooled is None:
-            self._make_room()
-            try:
-                pooled = self._make(needs.init, dict(key.postmaster), (), False, "c", key)
-            except PortInUseError:
-                raise
-            except StartupError as exc:
-                raise ClusterStartError(dict(key.postmaster), exc.log_tail) from None
-            self._entries[key] = pooled
+            pooled = self._new_entry(key, needs.init)
         else:
             self._entries.move_to_end(key)
-            self._settle(pooled, spare=False)  # the last test's database is gone before this one
             if not pooled.cluster.running():
-                self._make_room()
-                self._start(pooled)
+                self._make_room()  # `lend` starts it
         return pooled, reloadable
+
+    def _new_entry(self, key: PoolKey, init: Mapping[str, object]) -> Pooled:
+        self._make_room()
+        try:
+            pooled = self._make(init, dict(key.postmaster), (), False, "c", key)
+        except PortInUseError:
+            raise
+        except StartupError as exc:
+            raise ClusterStartError(dict(key.postmaster), exc.log_tail) from None
+        self._entries[key] = pooled
+        return pooled
 
     def running(self) -> list[Cluster]:
         """The pooled clusters running now (private ones not included)."""
@@ -224,30 +277,130 @@ class ClusterPool:
             with contextlib.suppress(Exception):
                 future.result(timeout=120)
 
-    def restore(self, pooled: Pooled) -> None:
-        """Bring a pooled cluster back to the pool's state, or replace it when it won't come.
+    # -- lending: from whatever the last test left to what this one wants -----------------
 
-        Files are put back byte for byte (ALTER SYSTEM's file is emptied), then the server is
-        reloaded, or restarted when a postmaster-level value changed, or started when a test
-        stopped or killed it.
+    def wanted_files(
+        self, pooled: Pooled, settings: Mapping[str, str], rules: Sequence[str], replace: bool
+    ) -> dict[str, bytes]:
+        """The pool's files with a test's reloadable settings and hba rules: what `lend`
+        brings the cluster to (computed once per configuration and cluster)."""
+        key: tuple[object, ...] = (tuple(sorted(settings.items())), tuple(rules), replace)
+        files = pooled.wanted.get(key)
+        if files is not None:
+            return files
+        files = dict(pooled.base)
+        if settings:
+            text = pooled.base[pooled.conf_path].decode(_ENCODING, _ERRORS)
+            lines = pgconfig.alter_config(dict(settings), text)
+            files[pooled.conf_path] = "".join(lines).encode(_ENCODING, _ERRORS)
+        if rules or replace:
+            text = pooled.base[pooled.hba_path].decode(_ENCODING, _ERRORS)
+            records = pghba.read_config(text, version=self.installation.major)
+            if replace:
+                while len(records):
+                    del records[0]
+            for index, rule in enumerate(rules):
+                try:
+                    records.insert(index, rule)
+                except pghba.HBAError as exc:
+                    raise HbaRuleError(rule, exc.reason) from None
+            files[pooled.hba_path] = records.text().encode(_ENCODING, _ERRORS)
+        if len(pooled.wanted) >= _WANTED_MAX:
+            pooled.wanted.clear()
+        pooled.wanted[key] = files
+        return files
+
+    def lend(self, pooled: Pooled, files: Mapping[str, bytes]) -> Pooled:
+        """Bring a cluster from whatever the last test left to `files`, for the next test:
+        each file written once if it differs, then one reload (none when nothing differs),
+        a restart when a postmaster-level value changed, a start when a test stopped or
+        killed the server. A cluster that will not come is replaced by a new one (returned).
+
+        A test's hba rules the server rejects raise HbaRuleError (the test's mistake); the
+        next `lend` repairs the files whatever state they are in.
         """
         try:
-            changed = False
-            for path, data in pooled.base.items():
-                if _read(path) != data:
-                    _write_as(path, data, self.user)
-                    changed = True
-            if not answers(pooled.cluster):
-                self._settle(pooled)
-                pooled.spare = None  # it may have failed with the server
-                self._revive(pooled)
-            elif changed:
-                pending = self.reload(pooled)
-                if pending:
-                    self._settle(pooled)
-                    self._restart(pooled)
+            self._bring(pooled, files)
+        except HbaRuleError:
+            raise
         except (ControlError, OSError, BossUsageError, SQLError):
+            if pooled.key is None:
+                raise
             self._replace(pooled)
+            pooled = self._new_entry(pooled.key, pooled.init)
+            self._bring(pooled, files)
+        self._settle(pooled, spare=False)  # the last test's database is gone before this one
+        return pooled
+
+    def _bring(self, pooled: Pooled, files: Mapping[str, bytes]) -> None:
+        state, pooled.loaded = pooled.loaded, None  # unknown until this is done
+        stamps = {path: _stamp(path) for path in files}
+        trusted = state is not None and state.stamps == stamps
+        current = dict(state.files) if state is not None and trusted else None
+        if current is None:
+            current = {path: _read(path) for path in files}
+        differ = [path for path, data in files.items() if current.get(path) != data]
+        hba = pooled.hba_path
+        own_rules = files[hba] != pooled.base[hba]
+        if not answers(pooled.cluster):
+            self._write(files, differ)
+            self._settle(pooled)
+            pooled.spare = None  # it may have failed with the server
+            base_conf = pooled.base[pooled.conf_path]
+            self._revive(pooled)
+            if pooled.base[pooled.conf_path] == base_conf:  # else it moved: unknown state
+                self._loaded(pooled, files, admits=not own_rules)
+            return
+        if trusted and not differ:
+            pooled.loaded = state  # nothing to do: the server runs with exactly these files
+            return
+        admits = state is not None and trusted and state.admits
+        if own_rules and not admits:
+            # The rules in force may shut the plugin out; from the pool's rules (which let it
+            # in), a refusal then proves that the test's rules are in force.
+            base = pooled.base
+            self._write(base, [path for path in base if _read(path) != base[path]])
+            self._reload(pooled, base, refused_means_done=False)
+            differ = [path for path, data in files.items() if base[path] != data]
+        self._write(files, differ)
+        if own_rules and files[hba] not in self._hba_accepted:
+            self._check_hba(pooled, files[hba])
+        self._reload(pooled, files, refused_means_done=own_rules)
+
+    def _write(self, files: Mapping[str, bytes], paths: Iterable[str]) -> None:
+        for path in paths:
+            _write_as(path, files[path], self.user)
+
+    def _reload(self, pooled: Pooled, files: Mapping[str, bytes], refused_means_done: bool) -> None:
+        """Reload into `files` (restart for a postmaster-level change); record them."""
+        done = admin.reload_and_wait(pooled.cluster, refused_means_done=refused_means_done)
+        if done.pending:
+            self._settle(pooled)
+            self._restart(pooled)
+        self._loaded(pooled, files, admits=done.admitted)
+
+    @staticmethod
+    def _loaded(pooled: Pooled, files: Mapping[str, bytes], admits: bool) -> None:
+        stamps = {path: _stamp(path) for path in files}
+        pooled.loaded = Loaded(dict(files), stamps, admits)
+
+    def _check_hba(self, pooled: Pooled, text: bytes) -> None:
+        """Ask the server (pg_hba_file_rules re-reads the file) whether it accepts the rules
+        just written, before they are loaded; remember the files it accepted."""
+        rows = admin.query(
+            pooled.cluster,
+            "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL",
+        )
+        if rows:
+            line_number, error = int(str(rows[0][0])), str(rows[0][1])
+            lines = text.decode(_ENCODING, _ERRORS).splitlines()
+            line = lines[line_number - 1] if 0 < line_number <= len(lines) else "?"
+            raise HbaRuleError(line.strip(), error)
+        self._hba_accepted.add(text)
+
+    def release(self, pooled: Pooled) -> None:
+        """A test is done with a cluster. Nothing is undone now: the next `lend` goes from
+        this state to what the next test wants in one step, and checks the server's health."""
 
     def _revive(self, pooled: Pooled) -> None:
         """Start a server a test stopped, killed or moved (its old processes ended first)."""
@@ -354,23 +507,23 @@ class ClusterPool:
         key: PoolKey | None,
     ) -> Pooled:
         inst = self.installation
-        holders: list[str] = []
-        try:
-            entry = self.templates.get(
-                TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
-                build=lambda: self._initdb(init, holders),
-            )
-        except InitializorError as exc:
-            raise InitdbError(init, exc.output.strip() or str(exc)) from None
-        finally:
-            for holder in holders:
-                shutil.rmtree(holder, ignore_errors=True)
         run_dir = self.session.run_dir()
         folder = self.user.make_private_dir(run_dir, f"{prefix}{next(self._serial)}-")
         data = os.path.join(folder, "data")
         pooled: Pooled | None = None
         try:
-            TemplateCache.copy(entry, data)
+            holders: list[str] = []
+            try:
+                self.templates.copy_to(
+                    TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
+                    lambda: self._initdb(init, holders),
+                    data,
+                )
+            except InitializorError as exc:
+                raise InitdbError(init, exc.output.strip() or str(exc)) from None
+            finally:
+                for holder in holders:
+                    shutil.rmtree(holder, ignore_errors=True)
             self.user.chown_tree(data)
             cluster = Cluster(
                 data,
@@ -378,7 +531,7 @@ class ClusterPool:
                 user=str(init.get("superuser", "postgres")),
                 server_user=self.user,
             )
-            pooled = Pooled(cluster, folder, key)
+            pooled = Pooled(cluster, folder, key, init=dict(init))
             pooled.claim = claim_port(self.ports_dir)
             # Sockets beside the data when the path stays short enough for a unix socket.
             socket_parent = folder if len(folder) < _SOCKET_PARENT_MAX else None
@@ -395,6 +548,7 @@ class ClusterPool:
             self._start(pooled)
             admin.set_password(pooled.cluster, self.session.password)
             pooled.base = pooled.snapshot()
+            self._loaded(pooled, pooled.base, admits=True)
             return pooled
         except BaseException:
             if pooled is not None:
@@ -411,7 +565,12 @@ class ClusterPool:
                 pooled.claim = claim_port(self.ports_dir)
                 pooled.cluster.set_parameters({"port": pooled.claim.port})
                 if pooled.base:
-                    pooled.base[pooled.conf_path] = _read(pooled.conf_path)
+                    # The pool's own copy follows; what tests want is computed again.
+                    text = pooled.base[pooled.conf_path].decode(_ENCODING, _ERRORS)
+                    lines = pgconfig.alter_config({"port": pooled.claim.port}, text)
+                    pooled.base[pooled.conf_path] = "".join(lines).encode(_ENCODING, _ERRORS)
+                    pooled.wanted.clear()
+                    pooled.loaded = None
             try:
                 pooled.cluster.start(port_retries=0)
             except PortInUseError:
@@ -428,8 +587,13 @@ class ClusterPool:
 
     @staticmethod
     def reload(pooled: Pooled, refused_means_done: bool = False) -> list[str]:
-        """Reload and wait until new connections see it; the settings that need a restart."""
-        return admin.reload_and_wait(pooled.cluster, refused_means_done=refused_means_done)
+        """Reload and wait until new connections see it; the settings that need a restart.
+
+        For changes made outside `lend` (the test's handles): the pool forgets what it knew.
+        """
+        pooled.loaded = None
+        done = admin.reload_and_wait(pooled.cluster, refused_means_done=refused_means_done)
+        return done.pending
 
     @staticmethod
     def _stop(pooled: Pooled, mode: str = "fast") -> None:
@@ -458,7 +622,16 @@ class ClusterPool:
     def close(self) -> None:
         """Stop every server of the pool (and remove their folders unless kept)."""
         errors: list[BaseException] = []
-        for pooled in [*self._private, *self._entries.values()]:
+        everything = [*self._private, *self._entries.values()]
+        if not self.session.keep:
+            # Every server told at once to go (their data goes too: no checkpoint needed);
+            # each is then awaited and removed, their shutdowns overlapping.
+            for pooled in everything:
+                self._settle(pooled)
+                with contextlib.suppress(ControlError, OSError):
+                    if pooled.cluster.running():
+                        pooled.cluster.stop("immediate", nowait=True)
+        for pooled in everything:
             try:
                 self._discard(pooled)
             except Exception as exc:

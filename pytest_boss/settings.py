@@ -15,7 +15,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -118,6 +118,22 @@ class SettingsCatalog:
         if messages:
             self._raise(unchecked, messages)
         cache.update(unchecked.items())
+
+    def check_all(self, pairs: Iterable[tuple[str, str]], *, cache: set[tuple[str, str]]) -> bool:
+        """Check many values at once (every test's markers): one `postgres -C` run for a whole
+        session instead of one per new value. True when the server accepts them all (then
+        they join `cache`); False leaves each to `check`, which names the culprit."""
+        unchecked = sorted({pair for pair in pairs if pair not in cache and pair[0] not in MANAGED})
+        if not unchecked:
+            return True
+        argv = [self.postgres, "-C", "server_version"]
+        for name, value in unchecked:
+            argv += ["-c", f"{name}={value}"]
+        done = _run_postgres(argv)
+        if done.returncode != 0 or any(map(_MESSAGE.search, done.stdout.splitlines())):
+            return False
+        cache.update(unchecked)
+        return True
 
     def _raise(self, settings: Mapping[str, str], messages: list[tuple[str, str]]) -> NoReturn:
         text = "; ".join(message for _, message in messages)

@@ -6,24 +6,31 @@ options. It is built in a staging folder and renamed into place under a `FileLoc
 workers and simultaneous runs build it once and never see half of it; a manifest written last
 (file count and bytes) is checked before each use, and an entry that fails the check is
 rebuilt. Clusters are copies of an entry.
+
+The hot path takes no lock and walks no tree twice: an entry whose manifest exists was
+complete when renamed into place, and each copy counts files and bytes as it makes them and
+compares them with the manifest, so a damaged entry is noticed by the copy itself (which is
+then thrown away, the entry rebuilt under the lock, and the copy made again).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from filelock import FileLock
+from typing import Any
 
 __all__ = ["MANIFEST", "TemplateCache", "TemplateError", "default_cache_dir"]
 
 MANIFEST = ".pytest-boss-template.json"
 _LOCK_TIMEOUT = 600
+_COPY_ATTEMPTS = 3
 
 
 class TemplateError(RuntimeError):
@@ -111,19 +118,48 @@ class TemplateCache:
             return self._verified[key.digest]
         root = self._root()
         entry = os.path.join(root, key.digest)
+        self._ensure(root, entry, key, build)
+        self._verified[key.digest] = entry
+        return entry
+
+    def _ensure(self, root: str, entry: str, key: TemplateKey, build: Callable[[], str]) -> None:
+        """Under the entry's lock: build it when it is missing or fails its manifest."""
+        from filelock import FileLock  # only when building or repairing: it costs an import
+
         with FileLock(os.path.join(root, f"{key.digest}.lock"), timeout=_LOCK_TIMEOUT):
             if not self._intact(entry):
                 shutil.rmtree(entry, ignore_errors=True)
                 self._build(root, entry, key, build)
-        self._verified[key.digest] = entry
-        return entry
+
+    def copy_to(self, key: TemplateKey, build: Callable[[], str], destination: str) -> str:
+        """Copy the entry for `key` to `destination` (which must not exist); return the entry.
+
+        An entry with a manifest is used without a lock (it was renamed into place whole); the
+        copy is checked against the manifest as it is made. A missing entry is built (as by
+        `get`); a copy that disagrees with the manifest is removed, the entry checked and
+        rebuilt if damaged under its lock, and copied again.
+        """
+        root = self._root()
+        entry = os.path.join(root, key.digest)
+        for attempt in range(_COPY_ATTEMPTS):
+            manifest = _manifest(entry) if attempt == 0 else None
+            if manifest is None:
+                self._ensure(root, entry, key, build)
+                manifest = _manifest(entry)
+            try:
+                facts = copy_tree(entry, destination)
+            except OSError:
+                facts = None  # rebuilt or removed under us while copying
+            if manifest is not None and facts == (manifest.get("files"), manifest.get("bytes")):
+                self._verified[key.digest] = entry
+                return entry
+            shutil.rmtree(destination, ignore_errors=True)
+        raise TemplateError(root, f"the entry {entry} keeps changing while it is copied")
 
     @staticmethod
     def _intact(entry: str) -> bool:
-        try:
-            with open(os.path.join(entry, MANIFEST), encoding="utf-8") as fo:
-                manifest = json.load(fo)
-        except (OSError, ValueError):
+        manifest = _manifest(entry)
+        if manifest is None:
             return False
         return bool(_tree_facts(entry) == (manifest.get("files"), manifest.get("bytes")))
 
@@ -156,20 +192,81 @@ class TemplateCache:
 
     @staticmethod
     def copy(entry: str, destination: str) -> None:
-        """Copy an entry to `destination` (which must not exist), without the manifest.
+        """Copy an entry to `destination` (which must not exist), without the manifest."""
+        copy_tree(entry, destination)
 
-        Contents only (no timestamps or xattrs: half the time of copy2 for ~1,000 files);
-        folders keep their modes and files are created 0600 under a private umask, as
-        initdb made them.
-        """
-        previous = os.umask(0o077)
+
+def _manifest(entry: str) -> dict[str, Any] | None:
+    try:
+        with open(os.path.join(entry, MANIFEST), encoding="utf-8") as fo:
+            manifest = json.load(fo)
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def copy_tree(source: str, destination: str) -> tuple[int, int]:
+    """Copy a data directory; (files, bytes) copied, counted as the manifest counts them.
+
+    Contents only (no timestamps or xattrs), with the kernel copying the bytes (sendfile):
+    about 40% less time than shutil.copytree for initdb's ~1,000 files. Folders keep their
+    modes; files are created 0600, as initdb made them; links are copied as links. The
+    manifest at the top is left out.
+    """
+    counts = [0, 0]
+    _copy_dir(source, destination, counts, top=True)
+    return counts[0], counts[1]
+
+
+def _copy_dir(source: str, destination: str, counts: list[int], top: bool = False) -> None:
+    mode = stat.S_IMODE(os.stat(source).st_mode)
+    os.mkdir(destination, 0o700)
+    if mode != 0o700:
+        os.chmod(destination, mode)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            target = os.path.join(destination, entry.name)
+            if entry.is_dir():  # a link to a folder is copied, neither counted nor followed
+                if entry.is_symlink():
+                    os.symlink(os.readlink(entry.path), target)
+                else:
+                    _copy_dir(entry.path, target, counts)
+                continue
+            if top and entry.name == MANIFEST:
+                continue
+            counts[0] += 1
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), target)
+                counts[1] += entry.stat(follow_symlinks=False).st_size
+            else:
+                counts[1] += _copy_file(entry.path, target)
+
+
+def _copy_file(source: str, destination: str) -> int:
+    """Copy one file's bytes (kernel-side when it can); the number of bytes copied."""
+    fd_in = os.open(source, os.O_RDONLY)
+    try:
+        fd_out = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            shutil.copytree(
-                entry,
-                destination,
-                symlinks=True,
-                copy_function=shutil.copyfile,
-                ignore=lambda d, _: [MANIFEST] if d == entry else [],
-            )
+            size = os.fstat(fd_in).st_size
+            done = 0
+            try:
+                while done < size:
+                    sent = os.sendfile(fd_out, fd_in, done, size - done)
+                    if sent == 0:
+                        break
+                    done += sent
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
+                    raise
+                os.lseek(fd_in, done, os.SEEK_SET)
+                while chunk := os.read(fd_in, 1 << 20):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd_out, view) :]
+                    done += len(chunk)
+            return done
         finally:
-            os.umask(previous)
+            os.close(fd_out)
+    finally:
+        os.close(fd_in)

@@ -209,6 +209,36 @@ def test_template_cache_builds_once_and_rebuilds_a_damaged_entry(tmp_path: Path)
     assert (copy / "base" / "1").stat().st_mode & 0o077 == 0
 
 
+def test_template_copy_notices_a_damaged_entry_and_rebuilds_it(tmp_path: Path) -> None:
+    key = TemplateKey("/bin", "PostgreSQL 15", "1:2", ())
+    calls: list[str] = []
+    cache = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    first = tmp_path / "first"
+    entry = cache.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(first))
+    assert len(calls) == 1
+    assert (first / "base" / "1").read_bytes() == b"x" * 1000
+    assert not (first / MANIFEST).exists()
+    # Cases of damage after the entry was made: each copy notices it and gets a good entry.
+    damages = {
+        "shorter file": lambda: (Path(entry) / "base" / "1").write_bytes(b"half"),
+        "file lost": lambda: (Path(entry) / "PG_VERSION").unlink(),
+        "file added": lambda: (Path(entry) / "stray").write_text("x"),
+    }
+    for n, (case, damage) in enumerate(damages.items(), start=2):
+        damage()
+        fresh = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+        copy = tmp_path / f"copy-{n}"
+        fresh.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(copy))
+        assert len(calls) == n, case
+        assert (copy / "PG_VERSION").read_text() == "15\n", case
+        assert (copy / "base" / "1").read_bytes() == b"x" * 1000, case
+        assert not (copy / "stray").exists(), case
+    # An intact entry is copied without building anything.
+    fresh = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    fresh.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(tmp_path / "last"))
+    assert len(calls) == 1 + len(damages)
+
+
 def test_template_key_differs_by_options(tmp_path: Path) -> None:
     installation = find_installation()
     a = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C"})
