@@ -178,6 +178,33 @@ def odd_password(cluster: Cluster) -> Iterator[str]:
     cluster.set_password(original)
 
 
+def test_set_password_never_sends_the_password(cluster: Cluster) -> None:
+    """The server gets a SCRAM verifier: TCP logins with the password work, and a log of
+    every statement does not hold it."""
+    psycopg = pytest.importorskip("psycopg")
+    original = cluster.password
+    assert original is not None
+    password = "Fresh-" + os.urandom(12).hex()
+    cluster.set_parameters({"log_statement": "all"})
+    cluster.reload()
+    offset = os.path.getsize(cluster.log_path)
+    try:
+        cluster.set_password(password)
+        with psycopg.connect(cluster.dsn(host=cluster.address), connect_timeout=10) as conn:
+            (stored,) = conn.execute(
+                "SELECT rolpassword FROM pg_authid WHERE rolname = current_user"
+            ).fetchone()
+        assert stored.startswith("SCRAM-SHA-256$4096:")
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(cluster.dsn(host=cluster.address, password=password[:-1]))
+        with open(cluster.log_path, encoding="utf-8", errors="replace") as fo:
+            fo.seek(offset)
+            logged = fo.read()
+        assert "ALTER ROLE" in logged and password not in logged
+    finally:
+        cluster.set_password(original)
+
+
 def test_tcp_login_with_dsn_and_url(cluster: Cluster, odd_password: str) -> None:
     psycopg = pytest.importorskip("psycopg")
     url = cluster.url()

@@ -15,7 +15,10 @@ and connects through the socket, with psql from the same installation.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -64,9 +67,12 @@ __all__ = [
     "LOG_FILENAME",
     "Cluster",
     "ClusterError",
+    "ConfigWriteError",
     "SQLError",
     "free_port",
     "libpq_quote",
+    "password_literal",
+    "scram_verifier",
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -103,6 +109,25 @@ class ClusterError(Exception):
         super().__init__(message)
 
 
+class ConfigWriteError(ClusterError, OSError):
+    """A configuration file could not be written (disk full, read-only folder, file size
+    limit). Files are replaced atomically, so it is unchanged. ``path`` names it; ``errno``
+    and ``strerror`` are the system's."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        reason = error.strerror or str(error)
+        super().__init__(
+            f"could not write {path}: {reason}; the file is unchanged. Free space on its "
+            "filesystem, or make its folder writable, and try again",
+            path,
+        )
+        self.errno = error.errno
+        self.strerror = reason
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class SQLError(Exception):
     """A query failed; ``message`` and ``sqlstate`` are the server's (or psql's)."""
 
@@ -132,6 +157,43 @@ def libpq_quote(value: str) -> str:
     if value and not re.search(r"[\s'\\]", value):
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+#: PostgreSQL's default iteration count for SCRAM-SHA-256 verifiers.
+SCRAM_ITERATIONS = 4096
+
+
+def scram_verifier(
+    password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS
+) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802 and 7677).
+
+    Given to ``ALTER ROLE ... PASSWORD``, it sets the password without the password itself
+    ever reaching the server, so no server log (``log_statement``, an error's STATEMENT
+    line) can show it. For printable ASCII passwords, which SASLprep leaves unchanged.
+    """
+    if not password.isascii() or not password.isprintable():
+        raise ValueError("scram_verifier takes printable ASCII passwords (no SASLprep here)")
+    salt = secrets.token_bytes(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("ascii"), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def password_literal(password: str) -> str:
+    """A SQL literal for ``ALTER ROLE ... PASSWORD``: the SCRAM verifier when the password
+    allows it (the password then never reaches the server or its logs), else the password."""
+    try:
+        value = scram_verifier(password)
+    except ValueError:
+        value = password
+    return "'" + value.replace("'", "''") + "'"
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -279,10 +341,10 @@ class Cluster:
         self.set_parameters(values)
 
     def set_password(self, password: str) -> None:
-        """Change the superuser's password (the server must run); ``dsn()`` carries it."""
-        literal = "'" + password.replace("'", "''") + "'"
+        """Change the superuser's password (the server must run); ``dsn()`` carries it.
+        The server is sent its SCRAM verifier (:func:`password_literal`), never the password."""
         ident = '"' + self.user.replace('"', '""') + '"'
-        self.sql(f"ALTER ROLE {ident} PASSWORD {literal}")
+        self.sql(f"ALTER ROLE {ident} PASSWORD {password_literal(password)}")
         self.password = password
 
     # -- facts ------------------------------------------------------------------------------
@@ -435,8 +497,12 @@ class Cluster:
 
         The running server is not told: call ``reload()`` or ``restart()`` as the setting
         requires. A setting also present in postgresql.auto.conf (ALTER SYSTEM) wins there.
+        A write that fails raises :class:`ConfigWriteError` and leaves the file as it was.
         """
-        config.alter_file(self.config_path, keyvals)
+        try:
+            config.alter_file(self.config_path, keyvals)
+        except OSError as exc:
+            raise ConfigWriteError(self.config_path, exc) from None
         self._settings_cache = None
 
     # -- control ----------------------------------------------------------------------------
@@ -566,17 +632,12 @@ class Cluster:
             "-f",
             "-",
         ]
-        env = clean_env(PGCLIENTENCODING="UTF8", PGCONNECT_TIMEOUT="10")
-        if self.password is not None:
-            # In the environment, not the command line (other users can read that), so a
-            # pg_hba.conf that asks a password on the socket too still lets sql() in.
-            env["PGPASSWORD"] = self.password
         try:
             done = subprocess.run(
                 args,
                 input=query.encode("utf-8"),
                 capture_output=True,
-                env=env,
+                env=self._psql_env(),  # not a local: tracebacks with locals would show it
                 timeout=timeout,
                 check=False,
             )
@@ -598,6 +659,14 @@ class Cluster:
             # psql writes a lone empty string as an empty line (csv reads it as no field).
             rows.append(tuple(None if v == null else v for v in row) if row else ("",))
         return rows
+
+    def _psql_env(self) -> dict[str, str]:
+        """psql's environment. The password goes in it, not on the command line (other users
+        can read that), so a pg_hba.conf that asks a password on the socket too lets sql() in."""
+        env = clean_env(PGCLIENTENCODING="UTF8", PGCONNECT_TIMEOUT="10")
+        if self.password is not None:
+            env["PGPASSWORD"] = self.password
+        return env
 
     # -- bookkeeping ------------------------------------------------------------------------
 
