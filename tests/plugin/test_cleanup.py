@@ -35,12 +35,13 @@ def shmid(cluster):
     with open(os.path.join(cluster.data_dir, "postmaster.pid")) as fo:
         return int(fo.read().splitlines()[6].split()[1])
 
-def write_facts(*clusters):
+def write_facts(*clusters, before_writing=lambda: None):
     facts = {"process": os.getpid(), "pids": [c.pid() for c in clusters],
              "dirs": [c.data_dir for c in clusters], "paths": [c.path for c in clusters],
              "sockets": [c.host for c in clusters],
              "segments": [s for c in clusters for s in segments(c.pid())],
              "sysv": [shmid(c) for c in clusters]}
+    before_writing()
     with open(os.environ["STATE"] + ".tmp", "w") as fo:
         json.dump(facts, fo)
     os.rename(os.environ["STATE"] + ".tmp", os.environ["STATE"])
@@ -49,11 +50,20 @@ def write_facts(*clusters):
 WAITING_SUITE = (
     FACTS
     + """
+import signal
 import time
 
 def test_waits(pg_cluster, pg_cluster_factory):
     private = pg_cluster_factory()
-    write_facts(pg_cluster, private)
+    killed = pg_cluster_factory()
+
+    def kill():  # a postmaster dead before the run is: its shared memory is left
+        pid = killed.pid()
+        os.kill(pid, signal.SIGKILL)
+        while killed.running() or killed.controller.orphans():
+            time.sleep(0.01)
+
+    write_facts(pg_cluster, private, killed, before_writing=kill)
     time.sleep(120)
 """
 )
@@ -161,7 +171,7 @@ def test_an_interrupted_run_stops_its_servers(
 ) -> None:
     process, state = _start(pytester, default_installation, None)
     facts = json.loads(state.read_text())
-    assert all(_alive(pid) for pid in facts["pids"])
+    assert all(_alive(pid) for pid in facts["pids"][:2])
     process.send_signal(signum)
     process.wait(timeout=120)
     _assert_nothing_left(facts)
@@ -205,7 +215,8 @@ def test_a_killed_run_is_reaped_by_the_next(
     facts = json.loads(state.read_text())
     process.kill()
     process.wait(timeout=60)
-    assert all(_alive(pid) for pid in facts["pids"]), "SIGKILL should leave the servers"
+    assert all(_alive(pid) for pid in facts["pids"][:2]), "SIGKILL should leave the servers"
+    assert all(os.path.exists(path) for path in facts["segments"])
     pytester.makepyfile(test_inner="def test_next(pg_cluster): pass")
     result = pytester.runpytest_subprocess(
         *QUIET, f"--pg-bin={default_installation.bindir}", f"--pg-dir={folder}"
@@ -214,3 +225,4 @@ def test_a_killed_run_is_reaped_by_the_next(
     assert _wait_gone(facts["pids"]) == [], "the next run left the killed run's servers"
     assert not any(os.path.exists(path) for path in facts["dirs"])
     assert list(folder.iterdir()) == []
+    _assert_nothing_left(facts)  # the postmaster killed before the run: its memory too
