@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .boss.cluster import Cluster, SQLError
+from .boss.cluster import Cluster, SQLError, password_literal
 
 __all__ = ["Reloaded", "query", "reload_and_wait", "set_password"]
 
@@ -102,8 +102,8 @@ def _refused(exc: SQLError) -> bool:
 
 
 def set_password(cluster: Cluster, password: str) -> None:
-    """The superuser's password for TCP logins; `cluster.dsn()` and `url()` carry it."""
-    literal = "'" + password.replace("'", "''") + "'"
+    """The superuser's password for TCP logins; `cluster.dsn()` and `url()` carry it.
+    The server gets its SCRAM verifier, so no server log can show the password."""
     ident = '"' + cluster.user.replace('"', '""') + '"'
-    query(cluster, f"ALTER ROLE {ident} PASSWORD {literal}")
+    query(cluster, f"ALTER ROLE {ident} PASSWORD {password_literal(password)}")
     cluster.password = password
