@@ -10,6 +10,7 @@ cluster.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -193,6 +194,8 @@ import pytest
 def tell(pg_cluster):
     with open(os.environ["SECRET"], "w") as fo:
         fo.write(pg_cluster.password)
+    with open(os.environ["SECRET"] + ".logs", "a") as fo:
+        fo.write(pg_cluster.log_path + "\\n")
 
 def test_fails(pg_cluster, pg_conf, pg_hba, pg_database, pg_cluster_factory):
     private = pg_cluster_factory(conf={"log_statement": "all"})
@@ -226,11 +229,16 @@ def test_the_run_password_is_never_printed(
     pytester.makepyfile(test_inner=SECRET_SUITE)
     result = run_default(
         "-vv", "--showlocals", "--tb=long", "-rA", "--pg-conf=log_statement=all",
-        "--pg-conf=log_min_messages=debug1", *workers,
+        "--pg-conf=log_min_messages=debug1", "--pg-keep", *workers,
     )  # fmt: skip
+    logs = set(Path(f"{secret}.logs").read_text().split())
+    kept = [Path(log).read_text(errors="replace") for log in logs]
+    for log in logs:  # kept on purpose: not for a later run to reap
+        shutil.rmtree(os.path.dirname(os.path.dirname(os.path.dirname(log))))
     result.assert_outcomes(failed=3, errors=1)
     password = secret.read_text()
     assert len(password) >= 16
     result.stdout.fnmatch_lines(["*PostgreSQL server log*"])  # the log sections are there
     output = "\n".join(result.outlines + result.errlines)
     assert password not in output
+    assert all("ALTER ROLE" in log and password not in log for log in kept)  # the whole logs
