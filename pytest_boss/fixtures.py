@@ -23,7 +23,7 @@ from .database import Database
 from .errors import MarkerError, TemplateLoadError
 from .handles import ConfHandle, HbaHandle
 from .lease import Lease
-from .markers import call_marker, needs_of
+from .markers import Needs, call_marker, needs_of
 from .pool import ClusterPool
 from .session import LOG_KEY, BossSession, installations_for, session_of
 
@@ -114,27 +114,28 @@ def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
     return _template_loader(session.template_sources, str(pytestconfig.rootpath))
 
 
-#: Tests whose pg_conf markers are checked together before the first test (a bound on the
-#: time the first test waits for it).
-PRECHECK_ITEMS = 5000
+#: Collected tests the pool looks at before the first test (a bound on the time the first
+#: test waits for it).
+PLAN_ITEMS = 5000
 
 
-def _collected_settings(items: Sequence[pytest.Item]) -> Iterator[dict[str, str]]:
-    """The settings of every collected test's pg_conf markers (malformed ones left to their
-    test, which reports them)."""
-    for item in items[:PRECHECK_ITEMS]:
-        for mark in item.iter_markers("pg_conf"):
-            try:
-                yield call_marker("pg_conf", mark.args, mark.kwargs)
-            except MarkerError:
-                continue
+def _collected_needs(items: Sequence[pytest.Item]) -> Iterator[Needs]:
+    """What each collected test that uses a pooled cluster needs (its merged markers); a
+    malformed marker is left to its own test, which reports it."""
+    for item in items[:PLAN_ITEMS]:
+        if "pg_lease" not in getattr(item, "fixturenames", ()):
+            continue
+        try:
+            yield needs_of(item)
+        except MarkerError:
+            continue
 
 
 @pytest.fixture
 def pg_lease(request: pytest.FixtureRequest, pg_pool: ClusterPool) -> Generator[Lease, None, None]:
     """This test's use of a pooled cluster, with its markers applied, undone at teardown."""
     session = pg_pool.session
-    pg_pool.precheck(_collected_settings(request.session.items))
+    pg_pool.plan(_collected_needs(request.session.items))
     needs = needs_of(request.node)
     pooled, reloadable = pg_pool.acquire(needs)
     lease = Lease(pg_pool, pooled)

@@ -153,8 +153,7 @@ class ClusterPool:
         self.installation = installation
         self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
         self._private: list[Pooled] = []
-        self._checked: set[tuple[str, str]] = set()
-        self._prechecked = False
+        self._planned = False
         #: pg_hba.conf texts the server accepted (pg_hba_file_rules), not asked again.
         self._hba_accepted: set[bytes] = set()
         self._serial = itertools.count(1)
@@ -174,6 +173,11 @@ class ClusterPool:
         )
 
     @cached_property
+    def checked(self) -> set[tuple[str, str]]:
+        """Setting values the server accepted (in this run, or remembered from earlier ones)."""
+        return self.catalog.accepted()
+
+    @cached_property
     def templates(self) -> TemplateCache:
         return TemplateCache(self.session.cache_dir, self.session.run_dir())
 
@@ -187,17 +191,20 @@ class ClusterPool:
 
     def check_conf(self, conf: Mapping[str, str]) -> None:
         """Raise the error the server would raise for these settings (before touching files)."""
-        self.catalog.check(conf, cache=self._checked)
+        self.catalog.check(conf, cache=self.checked)
 
-    def precheck(self, settings: Iterable[Mapping[str, str]]) -> None:
-        """Check the settings of many tests (the session's markers) with one server run, once,
-        so that each test's own check finds its values accepted already. When the server
-        rejects any, nothing is remembered: each test's check then names its culprit."""
-        if self._prechecked:
+    def plan(self, needs: Iterable[Needs]) -> None:
+        """Look once at what the session's tests need (their merged markers).
+
+        Their settings are checked with one server run, so that each test's own check finds
+        its values accepted already (when the server rejects any, nothing is remembered:
+        each test's check then names its culprit).
+        """
+        if self._planned:
             return
-        self._prechecked = True
-        pairs = [pair for conf in settings for pair in conf.items()]
-        self.catalog.check_all(pairs, cache=self._checked)
+        self._planned = True
+        pairs = [pair for one in needs for pair in one.conf.items()]
+        self.catalog.check_all(pairs, cache=self.checked)
 
     def check_hba(self, rules: Sequence[str]) -> None:
         """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
@@ -254,6 +261,10 @@ class ClusterPool:
             raise ClusterStartError(dict(key.postmaster), exc.log_tail) from None
         self._entries[key] = pooled
         return pooled
+
+    def _template_key(self, init: Mapping[str, object]) -> TemplateKey:
+        inst = self.installation
+        return TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init})
 
     def running(self) -> list[Cluster]:
         """The pooled clusters running now (private ones not included)."""
@@ -507,23 +518,13 @@ class ClusterPool:
         key: PoolKey | None,
     ) -> Pooled:
         inst = self.installation
-        run_dir = self.session.run_dir()
-        folder = self.user.make_private_dir(run_dir, f"{prefix}{next(self._serial)}-")
+        folder = self.user.make_private_dir(
+            self.session.run_dir(), f"{prefix}{next(self._serial)}-"
+        )
         data = os.path.join(folder, "data")
         pooled: Pooled | None = None
         try:
-            holders: list[str] = []
-            try:
-                self.templates.copy_to(
-                    TemplateKey.of(inst.bindir, inst.version_string, {**BASE_INIT, **init}),
-                    lambda: self._initdb(init, holders),
-                    data,
-                )
-            except InitializorError as exc:
-                raise InitdbError(init, exc.output.strip() or str(exc)) from None
-            finally:
-                for holder in holders:
-                    shutil.rmtree(holder, ignore_errors=True)
+            self._copy_template(init, data)
             self.user.chown_tree(data)
             cluster = Cluster(
                 data,
@@ -556,6 +557,21 @@ class ClusterPool:
             else:
                 shutil.rmtree(folder, ignore_errors=True)
             raise
+
+    def _copy_template(self, init: Mapping[str, object], data: str) -> None:
+        """Copy the initdb template for these options (built first when missing) to `data`."""
+        holders: list[str] = []
+        try:
+            self.templates.copy_to(
+                self._template_key(init),
+                lambda: self._initdb(init, holders),
+                data,
+            )
+        except InitializorError as exc:
+            raise InitdbError(init, exc.output.strip() or str(exc)) from None
+        finally:
+            for holder in holders:
+                shutil.rmtree(holder, ignore_errors=True)
 
     def _start(self, pooled: Pooled) -> None:
         """Start on the cluster's claimed port; when another program took it meanwhile, claim

@@ -37,6 +37,8 @@ MANAGED: Mapping[str, str] = {
 
 _MESSAGE = re.compile(r"\b(FATAL|ERROR|DETAIL|HINT):\s+(.*)$")
 _TIMEOUT = 30
+#: Accepted values remembered per postgres program, at most.
+_ACCEPTED_MAX = 10000
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,32 @@ class SettingsCatalog:
     postgres: str
     version: str
     contexts: Mapping[str, str]
+    #: Where the values this server accepted are remembered (beside the describe-config
+    #: answer, per postgres program), or None.
+    accepted_file: str | None = None
+
+    def accepted(self) -> set[tuple[str, str]]:
+        """The (name, value) pairs this postgres program accepted in earlier checks."""
+        if self.accepted_file is None:
+            return set()
+        try:
+            with open(self.accepted_file, encoding="utf-8") as fo:
+                pairs = json.load(fo)
+        except (OSError, ValueError):
+            return set()
+        if not isinstance(pairs, list):
+            return set()
+        return {(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2}
+
+    def _remember(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Add accepted pairs to the file (merged with what other processes wrote; a lost
+        race only costs a later check)."""
+        if self.accepted_file is None:
+            return
+        merged = sorted(self.accepted() | set(pairs))
+        if len(merged) > _ACCEPTED_MAX:
+            merged = merged[-_ACCEPTED_MAX:]
+        _write_json(self.accepted_file, [list(pair) for pair in merged])
 
     @classmethod
     def load(cls, postgres: str, version: str, cache_dir: str | None = None) -> SettingsCatalog:
@@ -55,10 +83,11 @@ class SettingsCatalog:
         sparing each later worker and run a server process.
         """
         cached = _cache_path(cache_dir, postgres) if cache_dir else None
+        accepted = cached[: -len(".json")] + ".accepted.json" if cached else None
         if cached is not None:
             try:
                 with open(cached, encoding="utf-8") as fo:
-                    return cls(postgres, version, json.load(fo))
+                    return cls(postgres, version, json.load(fo), accepted)
             except (OSError, ValueError):
                 pass
         done = _run_postgres([postgres, "--describe-config"])
@@ -72,13 +101,8 @@ class SettingsCatalog:
             if len(fields) >= 2 and fields[0]:
                 contexts[fields[0].lower()] = fields[1]
         if cached is not None:
-            with contextlib.suppress(OSError):
-                os.makedirs(os.path.dirname(cached), exist_ok=True)
-                partial = f"{cached}.{os.getpid()}.partial"
-                with open(partial, "w", encoding="utf-8") as fo:
-                    json.dump(contexts, fo)
-                os.replace(partial, cached)
-        return cls(postgres, version, contexts)
+            _write_json(cached, contexts)
+        return cls(postgres, version, contexts, accepted)
 
     def needs_restart(self, name: str) -> bool:
         """True for a postmaster-level setting: only a restart applies it."""
@@ -118,6 +142,7 @@ class SettingsCatalog:
         if messages:
             self._raise(unchecked, messages)
         cache.update(unchecked.items())
+        self._remember(unchecked.items())
 
     def check_all(self, pairs: Iterable[tuple[str, str]], *, cache: set[tuple[str, str]]) -> bool:
         """Check many values at once (every test's markers): one `postgres -C` run for a whole
@@ -130,9 +155,12 @@ class SettingsCatalog:
         for name, value in unchecked:
             argv += ["-c", f"{name}={value}"]
         done = _run_postgres(argv)
-        if done.returncode != 0 or any(map(_MESSAGE.search, done.stdout.splitlines())):
+        # Without a data directory postgres exits 2 once every -c value has been parsed
+        # (0 should it find one anyway); a rejected value is a FATAL message and exit 1.
+        if done.returncode not in (0, 2) or any(map(_MESSAGE.search, done.stdout.splitlines())):
             return False
         cache.update(unchecked)
+        self._remember(unchecked)
         return True
 
     def _raise(self, settings: Mapping[str, str], messages: list[tuple[str, str]]) -> NoReturn:
@@ -145,6 +173,16 @@ class SettingsCatalog:
         quoted = re.search(r'parameter "([^"]+)"', first)
         name = quoted.group(1).lower() if quoted else next(iter(settings))
         raise SettingValueError(name, settings.get(name, ""), text)
+
+
+def _write_json(path: str, data: object) -> None:
+    """Replace a cache file atomically; a cache that cannot be written is no error."""
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = f"{path}.{os.getpid()}.partial"
+        with open(partial, "w", encoding="utf-8") as fo:
+            json.dump(data, fo)
+        os.replace(partial, path)
 
 
 def _cache_path(cache_dir: str, postgres: str) -> str | None:

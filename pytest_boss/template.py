@@ -26,7 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MANIFEST", "TemplateCache", "TemplateError", "default_cache_dir"]
+__all__ = [
+    "MANIFEST",
+    "TemplateCache",
+    "TemplateError",
+    "copy_tree",
+    "default_cache_dir",
+    "tree_facts",
+]
 
 MANIFEST = ".pytest-boss-template.json"
 _LOCK_TIMEOUT = 600
@@ -51,7 +58,7 @@ def default_cache_dir() -> str:
     return os.path.join(base, "pytest-boss")
 
 
-def _tree_facts(path: str) -> tuple[int, int]:
+def tree_facts(path: str) -> tuple[int, int]:
     """(number of files, total bytes) of a tree, links not followed."""
     count = size = 0
     for root, _dirs, files in os.walk(path):
@@ -161,7 +168,7 @@ class TemplateCache:
         manifest = _manifest(entry)
         if manifest is None:
             return False
-        return bool(_tree_facts(entry) == (manifest.get("files"), manifest.get("bytes")))
+        return bool(tree_facts(entry) == (manifest.get("files"), manifest.get("bytes")))
 
     @staticmethod
     def _build(root: str, entry: str, key: TemplateKey, build: Callable[[], str]) -> None:
@@ -171,7 +178,7 @@ class TemplateCache:
             made = build()
             data = os.path.join(staging, "data")
             shutil.copytree(made, data, symlinks=True)
-            files, size = _tree_facts(data)
+            files, size = tree_facts(data)
             manifest = {
                 "files": files,
                 "bytes": size,

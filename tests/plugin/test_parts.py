@@ -146,6 +146,28 @@ def test_catalog_check_accepts_good_values_and_remembers_them(catalog: SettingsC
     assert cache == set(good.items())
 
 
+@pytest.mark.parametrize(
+    ("pairs", "accepted"),
+    [
+        pytest.param([("work_mem", "12MB"), ("work_mem", "2MB")], True, id="same-name-twice"),
+        pytest.param([("max_connections", "20"), ("myapp.mode", "a b")], True, id="mixed"),
+        pytest.param([("work_mem", "12MB"), ("work_mem", "1XB")], False, id="one-bad-value"),
+        pytest.param([("wrk_mem", "1MB")], False, id="unknown-name"),
+    ],
+)
+def test_catalog_checks_a_whole_session_at_once_and_remembers_across_runs(
+    tmp_path: Path, pairs: list[tuple[str, str]], accepted: bool
+) -> None:
+    installation = find_installation()
+    first = SettingsCatalog.load(installation.postgres, installation.version_string, str(tmp_path))
+    cache: set[tuple[str, str]] = set()
+    assert first.check_all(pairs, cache=cache) is accepted
+    assert cache == (set(pairs) if accepted else set())
+    # A later run (another process: a new catalog from the same cache folder) knows them.
+    later = SettingsCatalog.load(installation.postgres, installation.version_string, str(tmp_path))
+    assert later.accepted() == (set(pairs) if accepted else set())
+
+
 def test_port_claims_are_exclusive_and_free(tmp_path: Path) -> None:
     claims = [claim_port(str(tmp_path)) for _ in range(20)]
     ports = [c.port for c in claims]
