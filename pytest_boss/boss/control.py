@@ -14,7 +14,6 @@ immediate) and waits for the process to exit.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import shutil
 import signal
@@ -218,7 +217,7 @@ def _sysv_segments() -> dict[int, tuple[int, int, int]]:
 
 def _read_sysv(shmid: int, size: int) -> bytes | None:
     """The first ``size`` bytes of a System V segment (attached read-only), or None."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # this process: libc among it
     libc.shmat.restype = ctypes.c_void_p
     libc.shmat.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
     libc.shmdt.argtypes = (ctypes.c_void_p,)
@@ -301,7 +300,7 @@ def remove_shared_memory(data_dir: StrPath) -> list[str]:
             except OSError:
                 continue
             removed.append(path)
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # this process: libc among it
     libc.shmctl.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
     if libc.shmctl(shmid, _IPC_RMID, None) == 0:
         removed.append(f"sysv:{shmid}")
