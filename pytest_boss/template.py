@@ -38,6 +38,9 @@ __all__ = [
 MANIFEST = ".pytest-boss-template.json"
 _LOCK_TIMEOUT = 600
 _COPY_ATTEMPTS = 3
+#: Files this large may have a trailing hole worth keeping (WAL segments are 1-1024 MB).
+_HOLLOW_MIN = 1 << 20
+_PAGE = 8192
 
 
 class TemplateError(RuntimeError):
@@ -178,6 +181,7 @@ class TemplateCache:
             made = build()
             data = os.path.join(staging, "data")
             shutil.copytree(made, data, symlinks=True)
+            _hollow_wal(data)
             files, size = tree_facts(data)
             manifest = {
                 "files": files,
@@ -201,6 +205,25 @@ class TemplateCache:
     def copy(entry: str, destination: str) -> None:
         """Copy an entry to `destination` (which must not exist), without the manifest."""
         copy_tree(entry, destination)
+
+
+def _data_end(fd: int, size: int) -> int:
+    """Where the data of a file ends when all after it is a hole; else its size."""
+    try:
+        hole = os.lseek(fd, 0, os.SEEK_HOLE)
+        if hole >= size:
+            return size
+        try:
+            os.lseek(fd, hole, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # no data after the hole
+                return hole
+            raise
+        return size  # data after a hole: copy it all
+    except (OSError, AttributeError):  # no SEEK_HOLE here
+        return size
+    finally:
+        os.lseek(fd, 0, os.SEEK_SET)
 
 
 def _manifest(entry: str) -> dict[str, Any] | None:
@@ -249,31 +272,70 @@ def _copy_dir(source: str, destination: str, counts: list[int], top: bool = Fals
                 counts[1] += _copy_file(entry.path, target)
 
 
+def _hollow_wal(data: str) -> None:
+    """Give each WAL segment a hole where initdb left it zero-filled (all but its start).
+
+    A fresh cluster's 16 MB segment holds a few pages of records; the rest reads as zeros
+    either way, and the server writes into the hole as it goes. Copies then skip those bytes
+    (`_copy_file`): less time per cluster, and 16 MB less of a RAM-backed folder each.
+    """
+    wal = os.path.join(data, "pg_wal")
+    try:
+        names = os.listdir(wal)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(wal, name)
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        with open(path, "rb") as fo:
+            content = fo.read()
+        if len(content) < _HOLLOW_MIN:
+            continue
+        used = len(content.rstrip(b"\0"))
+        used = -(-used // _PAGE) * _PAGE  # whole pages
+        if used < len(content):
+            os.truncate(path, used)
+            os.truncate(path, len(content))  # the same size, the tail now a hole
+
+
 def _copy_file(source: str, destination: str) -> int:
-    """Copy one file's bytes (kernel-side when it can); the number of bytes copied."""
+    """Copy one file (kernel-side when it can); the size of the copy.
+
+    A large file whose end is a hole (a hollowed WAL segment) gets the same hole.
+    """
     fd_in = os.open(source, os.O_RDONLY)
     try:
         fd_out = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             size = os.fstat(fd_in).st_size
-            done = 0
-            try:
-                while done < size:
-                    sent = os.sendfile(fd_out, fd_in, done, size - done)
-                    if sent == 0:
-                        break
-                    done += sent
-            except OSError as exc:
-                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
-                    raise
-                os.lseek(fd_in, done, os.SEEK_SET)
-                while chunk := os.read(fd_in, 1 << 20):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd_out, view) :]
-                    done += len(chunk)
-            return done
+            end = _data_end(fd_in, size) if size >= _HOLLOW_MIN else size
+            _copy_range(fd_in, fd_out, end)
+            if end < size:
+                os.ftruncate(fd_out, size)  # the rest a hole, as in the source
+            return os.fstat(fd_out).st_size
         finally:
             os.close(fd_out)
     finally:
         os.close(fd_in)
+
+
+def _copy_range(fd_in: int, fd_out: int, count: int) -> None:
+    """The first `count` bytes (fewer when the source is shorter now)."""
+    done = 0
+    try:
+        while done < count:
+            sent = os.sendfile(fd_out, fd_in, done, count - done)
+            if sent == 0:
+                return
+            done += sent
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
+            raise
+        os.lseek(fd_in, done, os.SEEK_SET)
+        os.lseek(fd_out, done, os.SEEK_SET)
+        while done < count and (chunk := os.read(fd_in, min(1 << 20, count - done))):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd_out, view) :]
+            done += len(chunk)

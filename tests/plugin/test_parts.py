@@ -261,6 +261,27 @@ def test_template_copy_notices_a_damaged_entry_and_rebuilds_it(tmp_path: Path) -
     assert len(calls) == 1 + len(damages)
 
 
+def test_template_copy_keeps_a_wal_segment_whole_and_its_zero_tail_a_hole(tmp_path: Path) -> None:
+    records = bytes(range(256)) * 40  # 10 kB of "records", then zeros to 2 MB
+    segment = records + bytes(2 * 1024 * 1024 - len(records))
+
+    def initdb() -> str:
+        data = tmp_path / "made"
+        (data / "pg_wal").mkdir(parents=True)
+        (data / "pg_wal" / "000000010000000000000001").write_bytes(segment)
+        (data / "PG_VERSION").write_text("15\n")
+        return str(data)
+
+    cache = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    key = TemplateKey("/bin", "PostgreSQL 15", "1:2", ())
+    copy = tmp_path / "copy"
+    entry = cache.copy_to(key, initdb, str(copy))
+    for root in (Path(entry), copy):
+        path = root / "pg_wal" / "000000010000000000000001"
+        assert path.read_bytes() == segment, root
+        assert path.stat().st_mode & 0o077 == 0 or root != copy
+
+
 def test_template_key_differs_by_options(tmp_path: Path) -> None:
     installation = find_installation()
     a = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C"})
