@@ -6,6 +6,21 @@ are applied per test by a `Lease` and never select another cluster. At most `poo
 clusters run at once: the least recently used one is stopped (not deleted) to make room.
 Clusters are copies of the initdb template cache; private ones (`pg_cluster_factory`) are
 made the same way and belong to one test.
+
+Nothing is undone when a test ends. `lend` takes a cluster from whatever the last test left
+to exactly what the next one wants (the pool's files plus its markers) in one step: each
+file written once if it differs, one reload, none at all when the two tests want the same;
+(two when the last test's hba rules may shut the pool's own logins out, so that a refusal
+can prove the new rules are in force); the server's health is checked then (a stopped, killed, moved or broken server is started
+again or replaced). What the pool last loaded is trusted only while the files keep the
+inode, size and time it wrote them with.
+
+`pg_database`'s template database is filled once per pooled cluster (not per test), in the
+cluster itself. Sharing one filled copy between clusters was weighed and left out: a data
+directory can only be copied from a stopped server, so it would cost a stop, a copy and a
+start of a cluster no test has touched (about 70 ms here) to save one run of the loader per
+further cluster of the same initdb options; with one cluster per worker (no postmaster-level
+markers) it would only cost.
 """
 
 from __future__ import annotations
