@@ -9,11 +9,11 @@ made the same way and belong to one test.
 
 Nothing is undone when a test ends. `lend` takes a cluster from whatever the last test left
 to exactly what the next one wants (the pool's files plus its markers) in one step: each
-file written once if it differs, one reload, none at all when the two tests want the same;
-(two when the last test's hba rules may shut the pool's own logins out, so that a refusal
-can prove the new rules are in force); the server's health is checked then (a stopped, killed, moved or broken server is started
-again or replaced). What the pool last loaded is trusted only while the files keep the
-inode, size and time it wrote them with.
+file written once if it differs, then one reload, or none at all when both tests want the
+same (two steps when the last test's hba rules may shut the pool's own logins out, so that
+a refusal can prove the new rules are in force). The server's health is checked then: a
+stopped, killed, moved or broken server is started again or replaced. What the pool last
+loaded is trusted only while the files keep the inode, size and time it wrote them with.
 
 `pg_database`'s template database is filled once per pooled cluster (not per test), in the
 cluster itself. Sharing one filled copy between clusters was weighed and left out: a data
