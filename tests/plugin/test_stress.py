@@ -3,7 +3,8 @@
 Three rounds; each starts two `-n 4` runs at once, sharing one template cache that starts
 cold (so eight workers race to build each entry). Every inner test proves that the server
 answering on its TCP port and on its socket is its own cluster (a port or socket clash would
-answer from another), and records what it used. Afterwards: every test passed, no two
+answer from another), that no start of it lost its port (which the pool would retry
+silently), and records what it used. Afterwards: every test passed, no two
 clusters shared a data directory or socket folder, the cache holds one intact entry per
 initdb variant, and no postmaster, run folder, socket folder or shared memory segment of
 these runs is left (read from /proc, /tmp and /dev/shm).
@@ -39,6 +40,8 @@ def check_and_record(cluster, kind):
     assert os.path.realpath(over_tcp) == cluster.data_dir, "another server holds this port"
     (over_socket,), = cluster.sql("SHOW data_directory")
     assert os.path.realpath(over_socket) == cluster.data_dir, "another server uses this socket"
+    with open(cluster.log_path, errors="replace") as fo:
+        assert "Address already in use" not in fo.read(), "a start lost its port to another"
     postmaster = cluster.pid()
     with open(f"/proc/{postmaster}/maps") as fo:
         segments = sorted({line.split()[-1] for line in fo if "/dev/shm/PostgreSQL." in line})
