@@ -70,16 +70,18 @@ def test_waits(pg_cluster, pg_cluster_factory):
 
 
 def _start(
-    pytester: pytest.Pytester, installation: Installation, folder: Path | None
+    pytester: pytest.Pytester, installation: Installation, folder: Path | None, *args: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
-    """Start the waiting suite; clusters in `folder`, or where the plugin puts them (None)."""
+    """Start the waiting suite in its own process group; clusters in `folder`, or where the
+    plugin puts them (None)."""
     pytester.makepyfile(test_inner=WAITING_SUITE)
     state = pytester.path / "state.json"
     env = {**os.environ, "STATE": str(state)}
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", *QUIET, f"--pg-bin={installation.bindir}",
-         *([f"--pg-dir={folder}"] if folder else []), "-q"],
+         *([f"--pg-dir={folder}"] if folder else []), "-q", *args],
         cwd=pytester.path,
+        start_new_session=True,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -165,14 +167,32 @@ def test_fails(pg_cluster):
     _assert_nothing_left(json.loads(state.read_text()))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+@pytest.mark.parametrize(
+    ("signum", "args", "group"),
+    [
+        pytest.param(signal.SIGINT, (), False, id="sigint"),
+        pytest.param(signal.SIGTERM, (), False, id="sigterm"),
+        pytest.param(signal.SIGINT, ("-n", "2"), True, id="ctrl-c-xdist"),
+        pytest.param(signal.SIGINT, ("-n", "2"), False, id="sigint-xdist-controller"),
+        pytest.param(signal.SIGTERM, ("-n", "2"), False, id="sigterm-xdist-controller"),
+    ],
+)
 def test_an_interrupted_run_stops_its_servers(
-    pytester: pytest.Pytester, default_installation: Installation, signum: int
+    pytester: pytest.Pytester,
+    default_installation: Installation,
+    signum: int,
+    args: tuple[str, ...],
+    group: bool,
 ) -> None:
-    process, state = _start(pytester, default_installation, None)
+    """Ctrl-C in a terminal signals the whole process group (controller and workers); a
+    signal may also reach the xdist controller alone."""
+    process, state = _start(pytester, default_installation, None, *args)
     facts = json.loads(state.read_text())
     assert all(_alive(pid) for pid in facts["pids"][:2])
-    process.send_signal(signum)
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     process.wait(timeout=120)
     _assert_nothing_left(facts)
 
