@@ -13,19 +13,22 @@ import glob
 import importlib
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .boss.cluster import Cluster, SQLError
-from .boss.installation import Installation
 from .database import Database
 from .errors import MarkerError, TemplateLoadError
-from .handles import ConfHandle, HbaHandle
-from .lease import Lease
 from .markers import Needs, call_marker, needs_of
-from .pool import ClusterPool
 from .session import LOG_KEY, BossSession, installations_for, session_of
+
+if TYPE_CHECKING:
+    # Imported where first used: a run whose tests need no server loads none of it.
+    from .boss.cluster import Cluster
+    from .boss.installation import Installation
+    from .handles import ConfHandle, HbaHandle
+    from .lease import Lease
+    from .pool import ClusterPool
 
 __all__ = [
     "pg_cluster",
@@ -41,7 +44,7 @@ __all__ = [
 ]
 
 TemplateLoader = Callable[[Database], None]
-ClusterFactory = Callable[..., Cluster]
+ClusterFactory = Callable[..., "Cluster"]
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +60,8 @@ def pg_session(pytestconfig: pytest.Config) -> Generator[BossSession, None, None
 @pytest.fixture(scope="session")
 def pg_installation(request: pytest.FixtureRequest) -> Installation:
     """The PostgreSQL installation of this test (parametrized when --pg-bin names several)."""
+    from .boss.installation import Installation
+
     param = getattr(request, "param", None)
     if isinstance(param, Installation):
         return param
@@ -76,6 +81,8 @@ def _template_loader(sources: Iterable[str], rootdir: str) -> TemplateLoader | N
         return None
 
     def load(database: Database) -> None:
+        from .boss.cluster import SQLError
+
         for source in sources:
             if source.endswith(".sql") or glob.has_magic(source):
                 paths = sorted(glob.glob(os.path.join(rootdir, source)))
@@ -138,6 +145,8 @@ def pg_lease(request: pytest.FixtureRequest, pg_pool: ClusterPool) -> Generator[
     pg_pool.plan(_collected_needs(request.session.items))
     needs = needs_of(request.node)
     pooled, reloadable = pg_pool.acquire(needs)
+    from .lease import Lease
+
     lease = Lease(pg_pool, pooled)
     request.node.stash.setdefault(LOG_KEY, []).append(lease.mark)
     try:
@@ -160,12 +169,16 @@ def pg_cluster(pg_lease: Lease) -> Cluster:
 def pg_conf(pg_lease: Lease) -> ConfHandle:
     """The settings of this test's cluster: read the effective value, assign to apply at
     once (reload or restart), `del` to drop the test's own value; undone after the test."""
+    from .handles import ConfHandle
+
     return ConfHandle(pg_lease)
 
 
 @pytest.fixture
 def pg_hba(pg_lease: Lease) -> HbaHandle:
     """The pg_hba.conf records of this test's cluster; edits apply at once, undone after."""
+    from .handles import HbaHandle
+
     return HbaHandle(pg_lease)
 
 
@@ -200,6 +213,8 @@ def pg_cluster_factory(
         init = call_marker("pg_init", (), initdb_options)
         pooled = pg_pool.private(settings, rules, init)
         made.append(pooled)
+        from .lease import Lease
+
         request.node.stash.setdefault(LOG_KEY, []).append(Lease.mark_of(pooled.cluster))
         return pooled.cluster
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from . import admin
-from .boss import hba as pghba
 from .boss._atomic import atomic_write_text
 from .boss.cluster import Cluster, SQLError
 from .boss.control import PortInUseError, StartupError
@@ -22,6 +21,7 @@ from .errors import ClusterStartError, HbaRuleError
 from .session import LogMark
 
 if TYPE_CHECKING:
+    from .boss import hba as pghba
     from .pool import ClusterPool, Pooled
 
 __all__ = ["Lease", "read_hba", "write_hba"]
@@ -29,6 +29,8 @@ __all__ = ["Lease", "read_hba", "write_hba"]
 
 def read_hba(pooled: Pooled) -> pghba.Sequence:
     """The cluster's pg_hba.conf records, checked by its major version's rules."""
+    from .boss import hba as pghba  # imported only by tests that touch hba rules
+
     with open(pooled.hba_path, encoding="utf-8", errors="surrogateescape", newline="") as fo:
         return pghba.read_config(fo.read(), version=pooled.cluster.version[0])
 
@@ -44,6 +46,8 @@ def _write_hba_text(pooled: Pooled, text: str, user: ServerUser) -> None:
 
 def write_hba(pooled: Pooled, rules: Sequence[str], replace: bool, user: ServerUser) -> None:
     """Put `rules` before the file's records (first match wins), or instead of them."""
+    from .boss import hba as pghba
+
     records = read_hba(pooled)
     if replace:
         while len(records):

@@ -34,17 +34,14 @@ import socket
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import admin
 from .boss import config as pgconfig
-from .boss import hba as pghba
 from .boss.cluster import AUTO_CONFIG_FILENAME, Cluster, SQLError
 from .boss.control import ControlError, PortInUseError, StartupError
-from .boss.hba import require_version
 from .boss.init import Initializor, InitializorError
 from .boss.installation import Installation
 from .boss.privileges import ServerUser, server_bindir
@@ -56,6 +53,8 @@ from .settings import SettingsCatalog
 from .template import TemplateCache, TemplateKey
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from .session import BossSession
 
 __all__ = ["ClusterPool", "PoolKey", "Pooled"]
@@ -173,7 +172,7 @@ class ClusterPool:
         self._hba_accepted: set[bytes] = set()
         self._serial = itertools.count(1)
         # One thread: the next database is made, and the last one dropped, while a test runs.
-        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pytest-boss")
+        self._executor: ThreadPoolExecutor | None = None
 
     # -- shared machinery --------------------------------------------------------------------
 
@@ -202,6 +201,16 @@ class ClusterPool:
         (kept beside the template cache even when the cache is off for this run)."""
         return os.path.join(self.session.cache_root, "ports")
 
+    @property
+    def _background(self) -> ThreadPoolExecutor:
+        """One thread: the next database is made, and the last one dropped, while a test
+        runs (started on first use: runs without pg_database need none)."""
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pytest-boss")
+        return self._executor
+
     # -- checking a test's needs -------------------------------------------------------------
 
     def check_conf(self, conf: Mapping[str, str]) -> None:
@@ -223,9 +232,13 @@ class ClusterPool:
 
     def check_hba(self, rules: Sequence[str]) -> None:
         """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
+        if not rules:
+            return
+        from .boss import hba as pghba  # the hba parser is imported only when rules are given
+
         for rule in rules:
             try:
-                require_version(rule, self.installation.major)
+                pghba.require_version(rule, self.installation.major)
                 pghba.read_config(rule, version=self.installation.major)
             except pghba.HBAError as exc:
                 raise HbaRuleError(rule, exc.reason) from None
@@ -320,6 +333,8 @@ class ClusterPool:
             lines = pgconfig.alter_config(dict(settings), text)
             files[pooled.conf_path] = "".join(lines).encode(_ENCODING, _ERRORS)
         if rules or replace:
+            from .boss import hba as pghba
+
             text = pooled.base[pooled.hba_path].decode(_ENCODING, _ERRORS)
             records = pghba.read_config(text, version=self.installation.major)
             if replace:
@@ -669,7 +684,8 @@ class ClusterPool:
                 errors.append(exc)
         self._private.clear()
         self._entries.clear()
-        self._background.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if errors:
             raise errors[0]
 

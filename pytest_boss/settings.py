@@ -9,7 +9,6 @@ touched and without a data directory, so a bad value is reported with the server
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import os
@@ -116,6 +115,8 @@ class SettingsCatalog:
 
     def suggestions(self, name: str) -> list[str]:
         """The nearest known names (difflib), for an unknown-setting message."""
+        import difflib
+
         return difflib.get_close_matches(name.lower(), list(self.contexts), n=2, cutoff=0.6)
 
     def check(self, settings: Mapping[str, str], *, cache: set[tuple[str, str]]) -> None:
