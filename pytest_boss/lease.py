@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from . import admin
-from .boss._atomic import atomic_write_text
 from .boss.cluster import Cluster, SQLError
 from .boss.control import PortInUseError, StartupError
 from .boss.privileges import ServerUser
 from .errors import ClusterStartError, HbaRuleError
+from .pool import write_server_file
 from .session import LogMark
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ def _hba_text(records: pghba.Sequence) -> str:
 
 
 def _write_hba_text(pooled: Pooled, text: str, user: ServerUser) -> None:
-    atomic_write_text(pooled.hba_path, text, errors="surrogateescape")
-    user.chown(pooled.hba_path)
+    write_server_file(pooled.hba_path, text.encode("utf-8", "surrogateescape"), user)
 
 
 def write_hba(pooled: Pooled, rules: Sequence[str], replace: bool, user: ServerUser) -> None:

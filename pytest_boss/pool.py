@@ -410,7 +410,7 @@ class ClusterPool:
 
     def _write(self, files: Mapping[str, bytes], paths: Iterable[str]) -> None:
         for path in paths:
-            _write_as(path, files[path], self.user)
+            write_server_file(path, files[path], self.user)
 
     def _reload(self, pooled: Pooled, files: Mapping[str, bytes], refused_means_done: bool) -> None:
         """Reload into `files` (restart for a postmaster-level change); record them."""
@@ -708,9 +708,17 @@ def answers(cluster: Cluster, timeout: float = 10.0) -> bool:
         return False
 
 
-def _write_as(path: str, data: bytes, user: ServerUser) -> None:
-    """Replace a server file atomically, owned by the server user."""
-    from .boss._atomic import atomic_write_bytes
+def write_server_file(path: str, data: bytes, user: ServerUser) -> None:
+    """Replace a server file atomically, owned by the server user.
 
-    atomic_write_bytes(path, data)
+    A failed write (full disk, read-only folder) is a ConfigWriteError naming the file; the
+    atomic replacement leaves the file as it was.
+    """
+    from .boss._atomic import atomic_write_bytes
+    from .boss.cluster import ConfigWriteError
+
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ConfigWriteError(path, exc) from exc
     user.chown(path)

@@ -77,10 +77,22 @@ def test_write_fails(pg_cluster, pg_conf):
         assert set(os.listdir(pg_cluster.data_dir)) == names  # no temporary file left
         assert pg_cluster.sql("SHOW work_mem") == [("4MB",)]
 
-def test_next_is_healthy(pg_cluster, pg_conf):
+def test_hba_write_fails(pg_cluster, pg_hba):
+    before = read(pg_cluster.hba_path)
+    count = len(pg_hba)
+    try:
+        with fault(pg_cluster):
+            pg_hba.insert(0, "host all alice 127.0.0.1/32 reject")
+    finally:
+        assert read(pg_cluster.hba_path) == before
+        assert len(pg_hba) == count
+
+def test_next_is_healthy(pg_cluster, pg_conf, pg_hba):
     assert pg_cluster.sql("SHOW work_mem") == [("4MB",)]
     pg_conf["work_mem"] = "9MB"
     assert pg_cluster.sql("SHOW work_mem") == [("9MB",)]
+    pg_hba.insert(0, "host all alice 127.0.0.1/32 reject")
+    assert str(pg_hba[0]).split() == ["host", "all", "alice", "127.0.0.1/32", "reject"]
 """
 
 #: (fault, what the system says), the cluster on a tmpfs for the full disk.
@@ -127,15 +139,17 @@ def test_a_config_write_that_fails_is_precise_and_changes_nothing(
         args.append(f"--pg-dir={folder}")
     pytester.makepyfile(test_inner=FAULT_SUITE)
     result = run_default(*args)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            f"E*pytest_boss.boss.cluster.ConfigWriteError: could not write */postgresql.conf: "
-            f"{reason}; the file is unchanged. Free space on its filesystem, or make its folder "
-            "writable, and try again",
-            "*FAILED test_inner.py::test_write_fails*",
-        ]
-    )
+    result.assert_outcomes(passed=1, failed=2)
+    for name in ("postgresql.conf", "pg_hba.conf"):
+        result.stdout.fnmatch_lines(
+            [
+                f"E*pytest_boss.boss.cluster.ConfigWriteError: could not write */{name}: "
+                f"{reason}; the file is unchanged. Free space on its filesystem, or make its "
+                "folder writable, and try again",
+            ]
+        )
+    result.stdout.fnmatch_lines(["*FAILED test_inner.py::test_write_fails*"])
+    result.stdout.fnmatch_lines(["*FAILED test_inner.py::test_hba_write_fails*"])
 
 
 START_SUITE = """
