@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, NamedTuple, Union
 
 from ._atomic import atomic_write_text
+from ._errors import LineError
 
 __all__ = [
     "ConfigError",
@@ -66,7 +67,7 @@ ENCODING = "utf-8"
 ENCODING_ERRORS = "surrogateescape"
 
 
-class ConfigError(ValueError):
+class ConfigError(LineError):
     """A configuration file PostgreSQL would reject.
 
     The server applies nothing from a file while it has an error, so neither do we.
@@ -76,24 +77,8 @@ class ConfigError(ValueError):
 
     hint = "Fix the line or comment it out"
 
-    def __init__(
-        self,
-        reason: str,
-        path: str | None = None,
-        lineno: int | None = None,
-        line: str | None = None,
-    ) -> None:
-        self.reason = reason
-        self.path = path
-        self.lineno = lineno
-        self.line = line
-        super().__init__(reason, path, lineno, line)
-
     def __str__(self) -> str:
-        where = self.path if self.path is not None else "<lines>"
-        if self.lineno is not None:
-            where = f"{where}:{self.lineno}"
-        text = f"{where}: {self.reason}"
+        text = f"{self.where()}: {self.reason}"
         if self.line is not None:
             text += f" (line: {self.line!r})"
         return f"{text}. {self.hint}: PostgreSQL applies nothing from a file with an error."

@@ -47,6 +47,7 @@ from collections.abc import Sequence as _Seq
 from typing import Callable, Protocol, Union, overload
 
 from ._atomic import atomic_write_text
+from ._errors import LineError
 from ._hba_check import (
     INCLUDE_DIRECTIVES,
     NEWEST,
@@ -91,7 +92,7 @@ ADDRESS_KEYWORDS = ("all", "samehost", "samenet")
 _DEFAULT_COLUMNS = {"type": 0, "database": 8, "user": 24, "address": 40, "method": 64}
 
 
-class HBAError(ValueError):
+class HBAError(LineError):
     """A pg_hba.conf record PostgreSQL would reject.
 
     Attributes: ``reason`` (the server's message), ``path`` (``None`` for lines not read
@@ -104,25 +105,11 @@ class HBAError(ValueError):
         " not start, a reload keeps the old rules)"
     )
 
-    def __init__(
-        self,
-        reason: str,
-        path: str | None = None,
-        lineno: int | None = None,
-        line: str | None = None,
-    ) -> None:
-        self.reason = reason
-        self.path = path
-        self.lineno = lineno
-        self.line = line
-        super().__init__(reason, path, lineno, line)
-
     def __str__(self) -> str:
-        where = self.path if self.path is not None else "<lines>"
-        if self.lineno is not None:
-            where = f"{where}:{self.lineno}"
         text = (
-            self.reason if self.path is None and self.lineno is None else f"{where}: {self.reason}"
+            self.reason
+            if self.path is None and self.lineno is None
+            else f"{self.where()}: {self.reason}"
         )
         if self.line is not None:
             text += f" in {self.line!r}"
