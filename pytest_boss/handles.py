@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Union, overload
 
 from .boss import hba as pghba
+from .errors import HbaRuleError
 from .lease import Lease
 from .markers import setting_text
 
@@ -86,6 +87,15 @@ class HbaHandle:
         self._lease.write_hba_records(records)
         return result
 
+    def _new(self, entry: pghba.Entry | str) -> pghba.Entry | str:
+        """A record to add, refused when it needs a newer PostgreSQL than this cluster's
+        (on 15, a regular expression name would silently be a plain name)."""
+        try:
+            pghba.require_version(entry, self._lease.cluster.version[0])
+        except pghba.HBAError as exc:
+            raise HbaRuleError(str(entry).strip(), exc.reason) from None
+        return entry
+
     # reading
     def __len__(self) -> int:
         return len(self._records())
@@ -122,24 +132,24 @@ class HbaHandle:
 
     def __setitem__(self, index: int, entry: pghba.Entry | str) -> None:
         def change(records: pghba.Sequence) -> None:
-            records[index] = entry
+            records[index] = self._new(entry)
 
         self._edit(change)
 
     def append(self, entry: pghba.Entry | str) -> None:
-        self._edit(lambda records: records.append(entry))
+        self._edit(lambda records: records.append(self._new(entry)))
 
     def insert(self, index: int, entry: pghba.Entry | str, position: int = 0) -> None:
-        self._edit(lambda records: records.insert(index, entry, position))
+        self._edit(lambda records: records.insert(index, self._new(entry), position))
 
     def pop(self, index: int = -1) -> pghba.Entry:
         return self._edit(lambda records: records.pop(index))  # type: ignore[no-any-return]
 
     def insert_before(self, fields: Any, entry: pghba.Entry | str) -> None:
-        self._edit(lambda records: records.insert_before(fields, entry))
+        self._edit(lambda records: records.insert_before(fields, self._new(entry)))
 
     def insert_after(self, fields: Any, entry: pghba.Entry | str) -> None:
-        self._edit(lambda records: records.insert_after(fields, entry))
+        self._edit(lambda records: records.insert_after(fields, self._new(entry)))
 
     def remove(self, fields: Any) -> pghba.Entry:
         """Remove the first record whose leading fields match (ValueError when none)."""

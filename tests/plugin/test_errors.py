@@ -178,6 +178,10 @@ def test_regex_rule(pg_cluster, pg_hba):
 def test_include_rule(pg_cluster):
     pass
 
+def test_regex_rule_from_the_handle(pg_cluster, pg_hba):
+    pg_hba.insert(0, "host all /^al.*$ 127.0.0.1/32 reject")
+    assert pg_hba[0].users == ["/^al.*$"]
+
 def test_healthy_after(pg_cluster):
     assert pg_cluster.sql("SELECT 1") == [("1",)]
 """
@@ -191,7 +195,14 @@ def test_hba_features_of_a_newer_release_name_the_version(
     result = run_inner()
     major = pg_installation.major
     if major < 16:
-        result.assert_outcomes(passed=1, errors=2)
+        result.assert_outcomes(passed=1, errors=2, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                f"*HbaRuleError*regular expressions in database and user names needs "
+                f"PostgreSQL 16 or newer, this is PostgreSQL {major}*",
+                "*FAILED*test_regex_rule_from_the_handle*",
+            ]
+        )
         result.stdout.fnmatch_lines(
             [
                 f"*test_regex_rule*regular expressions in database and user names needs "
@@ -201,4 +212,4 @@ def test_hba_features_of_a_newer_release_name_the_version(
             ]
         )
     else:
-        result.assert_outcomes(passed=3)
+        result.assert_outcomes(passed=4)
