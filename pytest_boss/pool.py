@@ -25,9 +25,11 @@ markers) it would only cost.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import inspect
 import itertools
+import math
 import os
 import shutil
 import socket
@@ -168,6 +170,10 @@ class ClusterPool:
         self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
         self._private: list[Pooled] = []
         self._planned = False
+        #: Where each pool key is used in the session's test order, and how far this worker
+        #: has come: which running cluster to stop is decided by its next use.
+        self._uses: dict[PoolKey, list[int]] = {}
+        self._position = 0
         #: pg_hba.conf texts the server accepted (pg_hba_file_rules), not asked again.
         self._hba_accepted: set[bytes] = set()
         self._serial = itertools.count(1)
@@ -227,8 +233,28 @@ class ClusterPool:
         if self._planned:
             return
         self._planned = True
-        pairs = [pair for one in needs for pair in one.conf.items()]
+        planned = list(needs)
+        pairs = [pair for one in planned for pair in one.conf.items()]
         self.catalog.check_all(pairs, cache=self.checked)
+        for index, one in enumerate(planned):
+            try:
+                key, _ = self.key_of(one)
+            except Exception:  # a test's bad setting is reported by that test, not here
+                continue
+            self._uses.setdefault(key, []).append(index)
+
+    def _advance(self, key: PoolKey) -> None:
+        """Move past this test's place in the planned order (its next use of `key`)."""
+        uses = self._uses.get(key, [])
+        at = bisect.bisect_left(uses, self._position)
+        if at < len(uses):
+            self._position = uses[at] + 1
+
+    def _next_use(self, key: PoolKey | None) -> float:
+        """How far ahead `key` is needed again (infinity when no planned test needs it)."""
+        uses = self._uses.get(key, []) if key is not None else []
+        at = bisect.bisect_left(uses, self._position)
+        return uses[at] - self._position if at < len(uses) else math.inf
 
     def check_hba(self, rules: Sequence[str]) -> None:
         """Raise HbaRuleError for a rule PostgreSQL would reject, naming the rule."""
@@ -270,6 +296,7 @@ class ClusterPool:
         self.check_conf(needs.conf)
         self.check_hba(needs.hba)
         key, reloadable = self.key_of(needs)
+        self._advance(key)
         pooled = self._entries.get(key)
         if pooled is None:
             pooled = self._new_entry(key, needs.init)
@@ -299,8 +326,13 @@ class ClusterPool:
         return [p.cluster for p in self._entries.values() if p.cluster.running()]
 
     def _make_room(self) -> None:
+        """Stop what must go for one more cluster to run: the clusters needed again the
+        latest in the planned test order (never needed first), least recently used among
+        equals; the same as least recently used when no order is known."""
         running = [p for p in self._entries.values() if p.cluster.running()]
-        for pooled in running[: max(0, len(running) - self.session.pool_size + 1)]:
+        excess = max(0, len(running) - self.session.pool_size + 1)
+        by_need = sorted(running, key=lambda p: -self._next_use(p.key))  # stable: LRU order
+        for pooled in by_need[:excess]:
             self._settle(pooled)
             self._stop(pooled)
 

@@ -255,6 +255,33 @@ def test_pool_size_bounds_running_clusters(
     run_default("--pg-pool-size=1", "-v").assert_outcomes(passed=4)
 
 
+def test_a_full_pool_stops_the_cluster_needed_again_the_latest(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    """Three configurations in a cycle through a pool of two: stopping the least recently
+    used one would restart a server for every test (9 starts); stopping the one needed again
+    the latest costs 6 (A, B, C; then B for test 4, A for test 6, C for test 8)."""
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        ORDER = [20, 21, 22] * 3
+
+        @pytest.mark.parametrize("n", [
+            pytest.param(n, marks=pytest.mark.pg_conf(max_connections=m))
+            for n, m in enumerate(ORDER)
+        ])
+        def test_cycle(n, pg_cluster):
+            assert pg_cluster.sql("SHOW max_connections") == [(str(ORDER[n]),)]
+            with open("starts.txt", "a") as fo:
+                fo.write(f"{pg_cluster.data_dir} {pg_cluster.pid()}\\n")
+        """
+    )
+    run_default("--pg-pool-size=2").assert_outcomes(passed=9)
+    starts = set((pytester.path / "starts.txt").read_text().splitlines())
+    assert len(starts) == 6, sorted(starts)
+
+
 def test_template_cache_is_built_once_checked_and_optional(
     pytester: pytest.Pytester, run_default: InnerRun
 ) -> None:
