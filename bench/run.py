@@ -265,10 +265,23 @@ def ensure_venv(repo: Path) -> Path:
     return VENV / "bin/python"
 
 
+def give_venv_to(user: str) -> None:
+    """Hands the virtualenv to the user the suites run as, as a user's own venv would be.
+
+    pytest caches the assertion rewrite of every module of an entry-point plugin in
+    `__pycache__` beside it; in a venv its user cannot write, both tools pay that rewrite on
+    every run, which no user of either tool pays after their first run.
+    """
+    entry = pwd.getpwnam(user)
+    for path in [VENV, *VENV.rglob("*")]:
+        os.lchown(path, entry.pw_uid, entry.pw_gid)
+
+
 def make_runner(pg_bin: Path, user: str) -> Runner:
     """As root: the shared venv and an unprivileged user. Otherwise: this interpreter."""
     if os.geteuid() == 0:
         python = ensure_venv(REPO)
+        give_venv_to(user)
         entry = pwd.getpwnam(user)
         base = Path(tempfile.mkdtemp(prefix="run-", dir=BENCH_ROOT))
         base.chmod(0o755)
@@ -552,8 +565,10 @@ NOTES = """
   two tools alternate. "first test at" is the time from spawning pytest to the first
   line of the test body (fixtures set up, server running).
 - Both tools use the same PostgreSQL binaries. As root, both run from the same virtualenv
-  as the same unprivileged user. Each run loads only its own tool's plugin (`-p no:boss` /
-  `-p no:pytest_postgresql`), both with `-p no:cacheprovider`.
+  as the same unprivileged user, who owns it (as a user's own virtualenv: pytest's cache of
+  rewritten plugin modules can be written, and one untimed run of each tool fills it). Each
+  run loads only its own tool's plugin (`-p no:boss` / `-p no:pytest_postgresql`), both with
+  `-p no:cacheprovider`.
 - Each tool keeps its defaults for where data lives. pytest-postgresql runs initdb at every
   session into pytest's basetemp (`/tmp/pytest-of-<user>/...`, the root ext4 filesystem
   here) and starts the server with fsync off (`-F`). pytest-boss copies a cached initdb
