@@ -629,11 +629,14 @@ class ClusterPool:
                 lambda: self._initdb(init, holders),
                 data,
             )
-        except InitializorError as exc:
-            raise InitdbError(init, exc.output.strip() or str(exc)) from None
-        finally:
+        except BaseException as exc:
             for holder in holders:
                 shutil.rmtree(holder, ignore_errors=True)
+            if isinstance(exc, InitializorError):
+                raise InitdbError(init, exc.output.strip() or str(exc)) from None
+            raise
+        # On success the cache owns initdb's result (it may still be storing it in the
+        # background); its empty holder goes with the run folder.
 
     def _start(self, pooled: Pooled) -> None:
         """Start on the cluster's claimed port; when another program took it meanwhile, claim
@@ -718,6 +721,11 @@ class ClusterPool:
         self._entries.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if "templates" in self.__dict__:  # a template entry may still be being stored
+            try:
+                self.templates.wait()
+            except Exception as exc:
+                errors.append(exc)
         if errors:
             raise errors[0]
 

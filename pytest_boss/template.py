@@ -11,6 +11,11 @@ The hot path takes no lock and walks no tree twice: an entry whose manifest exis
 complete when renamed into place, and each copy counts files and bytes as it makes them and
 compares them with the manifest, so a damaged entry is noticed by the copy itself (which is
 then thrown away, the entry rebuilt under the lock, and the copy made again).
+
+A cold cache costs one initdb and no more: the first cluster is copied from initdb's own
+result (in the run's RAM-backed folder), and the entry is written to the cache folder (often
+a slow disk) in the background, under the lock, while the first test runs. `wait()` awaits
+those writes; a run ends only after them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +114,9 @@ class TemplateCache:
         self.folder = folder
         self.scratch = scratch
         self._verified: dict[str, str] = {}
+        #: Entries being written in the background, by digest.
+        self._storing: dict[str, threading.Thread] = {}
+        self._errors: list[TemplateError] = []
 
     def _root(self) -> str:
         root = self.folder or os.path.join(self.scratch, "templates")
@@ -121,11 +130,12 @@ class TemplateCache:
         """The path of the entry for `key`, built with `build()` when missing or damaged.
 
         `build` runs initdb wherever the server user can work and returns the data directory
-        it made (which is then copied into the cache and removed); it runs at most once per
-        machine for a key.
+        it made, which the cache then owns (copies into the cache and removes); it runs at
+        most once per machine for a key.
         """
         if key.digest in self._verified:
             return self._verified[key.digest]
+        self._await(key)
         root = self._root()
         entry = os.path.join(root, key.digest)
         self._ensure(root, entry, key, build)
@@ -134,26 +144,43 @@ class TemplateCache:
 
     def _ensure(self, root: str, entry: str, key: TemplateKey, build: Callable[[], str]) -> None:
         """Under the entry's lock: build it when it is missing or fails its manifest."""
-        from filelock import FileLock  # only when building or repairing: it costs an import
-
-        with FileLock(os.path.join(root, f"{key.digest}.lock"), timeout=_LOCK_TIMEOUT):
+        lock = self._lock(root, key)
+        with lock:
             if not self._intact(entry):
                 shutil.rmtree(entry, ignore_errors=True)
-                self._build(root, entry, key, build)
+                made = build()
+                try:
+                    _hollow_wal(made)
+                    self._store(root, entry, key, made)
+                finally:
+                    shutil.rmtree(made, ignore_errors=True)
+
+    @staticmethod
+    def _lock(root: str, key: TemplateKey) -> Any:
+        from filelock import FileLock  # only when building or repairing: it costs an import
+
+        # Not thread-local: a background thread may finish the work and release it.
+        return FileLock(
+            os.path.join(root, f"{key.digest}.lock"), timeout=_LOCK_TIMEOUT, thread_local=False
+        )
 
     def copy_to(self, key: TemplateKey, build: Callable[[], str], destination: str) -> str:
         """Copy the entry for `key` to `destination` (which must not exist); return the entry.
 
         An entry with a manifest is used without a lock (it was renamed into place whole); the
-        copy is checked against the manifest as it is made. A missing entry is built (as by
-        `get`); a copy that disagrees with the manifest is removed, the entry checked and
-        rebuilt if damaged under its lock, and copied again.
+        copy is checked against the manifest as it is made. A missing entry is built: the copy
+        is then made from initdb's result and the entry stored in the background. A copy that
+        disagrees with the manifest is removed, the entry checked and rebuilt if damaged under
+        its lock, and copied again.
         """
+        self._await(key)
         root = self._root()
         entry = os.path.join(root, key.digest)
         for attempt in range(_COPY_ATTEMPTS):
             manifest = _manifest(entry) if attempt == 0 else None
             if manifest is None:
+                if attempt == 0 and self._build_into(root, entry, key, build, destination):
+                    return entry
                 self._ensure(root, entry, key, build)
                 manifest = _manifest(entry)
             try:
@@ -166,6 +193,73 @@ class TemplateCache:
             shutil.rmtree(destination, ignore_errors=True)
         raise TemplateError(root, f"the entry {entry} keeps changing while it is copied")
 
+    def _build_into(
+        self,
+        root: str,
+        entry: str,
+        key: TemplateKey,
+        build: Callable[[], str],
+        destination: str,
+    ) -> bool:
+        """Build a missing entry, copy `destination` from initdb's result, and store the entry
+        in the background with the lock held; False when another process built it meanwhile
+        (nothing copied then)."""
+        lock = self._lock(root, key)
+        lock.acquire()
+        handed_over = False
+        made: str | None = None
+        try:
+            if self._intact(entry):
+                return False
+            shutil.rmtree(entry, ignore_errors=True)
+            made = build()
+            _hollow_wal(made)
+            expected = tree_facts(made)
+            if copy_tree(made, destination) != expected:
+                raise TemplateError(root, f"{made} changed while it was copied")
+            store = threading.Thread(
+                target=self._store_and_release,
+                args=(root, entry, key, made, lock),
+                name=f"pytest-boss-template-{key.digest}",
+                daemon=True,
+            )
+            self._storing[key.digest] = store
+            store.start()
+            handed_over = True
+            return True
+        finally:
+            if not handed_over:
+                if made is not None:
+                    shutil.rmtree(made, ignore_errors=True)
+                lock.release()
+
+    def _store_and_release(
+        self, root: str, entry: str, key: TemplateKey, made: str, lock: Any
+    ) -> None:
+        try:
+            self._store(root, entry, key, made)
+        except OSError as exc:
+            self._errors.append(TemplateError(root, f"storing {entry} failed: {exc}"))
+        except TemplateError as exc:
+            self._errors.append(exc)
+        finally:
+            shutil.rmtree(made, ignore_errors=True)
+            lock.release()
+
+    def _await(self, key: TemplateKey) -> None:
+        store = self._storing.pop(key.digest, None)
+        if store is not None:
+            store.join()
+
+    def wait(self) -> None:
+        """Await the entries being stored in the background; raise the first failure."""
+        for digest in list(self._storing):
+            store = self._storing.pop(digest)
+            store.join()
+        errors, self._errors = self._errors, []
+        if errors:
+            raise errors[0]
+
     @staticmethod
     def _intact(entry: str) -> bool:
         manifest = _manifest(entry)
@@ -174,15 +268,13 @@ class TemplateCache:
         return bool(tree_facts(entry) == (manifest.get("files"), manifest.get("bytes")))
 
     @staticmethod
-    def _build(root: str, entry: str, key: TemplateKey, build: Callable[[], str]) -> None:
+    def _store(root: str, entry: str, key: TemplateKey, made: str) -> None:
+        """Copy initdb's result (WAL already hollowed) into the cache as `entry`, whole or
+        not at all: staged beside it, manifest written last, then renamed into place."""
         staging = tempfile.mkdtemp(prefix=f"{key.digest}.", suffix=".partial", dir=root)
-        made = None
         try:
-            made = build()
             data = os.path.join(staging, "data")
-            shutil.copytree(made, data, symlinks=True)
-            _hollow_wal(data)
-            files, size = tree_facts(data)
+            files, size = copy_tree(made, data)
             manifest = {
                 "files": files,
                 "bytes": size,
@@ -198,8 +290,6 @@ class TemplateCache:
             os.rename(data, entry)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            if made is not None:
-                shutil.rmtree(made, ignore_errors=True)
 
     @staticmethod
     def copy(entry: str, destination: str) -> None:

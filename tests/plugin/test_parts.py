@@ -20,7 +20,7 @@ from pytest_boss.errors import (
 from pytest_boss.markers import call_marker, pg_conf_signature, setting_text
 from pytest_boss.ports import claim_port
 from pytest_boss.settings import SettingsCatalog
-from pytest_boss.template import MANIFEST, TemplateCache, TemplateKey
+from pytest_boss.template import MANIFEST, TemplateCache, TemplateError, TemplateKey
 
 pytestmark = pytest.mark.unit
 
@@ -237,6 +237,7 @@ def test_template_copy_notices_a_damaged_entry_and_rebuilds_it(tmp_path: Path) -
     cache = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
     first = tmp_path / "first"
     entry = cache.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(first))
+    cache.wait()  # the entry is stored in the background
     assert len(calls) == 1
     assert (first / "base" / "1").read_bytes() == b"x" * 1000
     assert not (first / MANIFEST).exists()
@@ -251,6 +252,7 @@ def test_template_copy_notices_a_damaged_entry_and_rebuilds_it(tmp_path: Path) -
         fresh = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
         copy = tmp_path / f"copy-{n}"
         fresh.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(copy))
+        fresh.wait()
         assert len(calls) == n, case
         assert (copy / "PG_VERSION").read_text() == "15\n", case
         assert (copy / "base" / "1").read_bytes() == b"x" * 1000, case
@@ -276,10 +278,51 @@ def test_template_copy_keeps_a_wal_segment_whole_and_its_zero_tail_a_hole(tmp_pa
     key = TemplateKey("/bin", "PostgreSQL 15", "1:2", ())
     copy = tmp_path / "copy"
     entry = cache.copy_to(key, initdb, str(copy))
+    cache.wait()
     for root in (Path(entry), copy):
         path = root / "pg_wal" / "000000010000000000000001"
         assert path.read_bytes() == segment, root
         assert path.stat().st_mode & 0o077 == 0 or root != copy
+
+
+def test_a_cold_copy_comes_from_initdbs_result_while_the_entry_is_stored(tmp_path: Path) -> None:
+    key = TemplateKey("/bin", "PostgreSQL 15", "1:2", ())
+    calls: list[str] = []
+    cache = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    entry = cache.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(tmp_path / "first"))
+    assert (tmp_path / "first" / "base" / "1").read_bytes() == b"x" * 1000
+    # Another process (its own cache object) waits for the entry under the lock and copies it
+    # without building anything.
+    other = TemplateCache(str(tmp_path / "cache"), str(tmp_path / "scratch"))
+    other.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(tmp_path / "second"))
+    assert len(calls) == 1
+    assert (tmp_path / "second" / "PG_VERSION").read_text() == "15\n"
+    cache.wait()
+    assert (Path(entry) / MANIFEST).exists()
+    assert not os.path.exists(calls[0])  # initdb's result is removed once stored
+    # The same cache object awaits its own store before it copies again.
+    cache.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(tmp_path / "third"))
+    assert len(calls) == 1
+
+
+def test_a_failed_background_store_is_raised_by_wait(tmp_path: Path) -> None:
+    key = TemplateKey("/bin", "PostgreSQL 15", "1:2", ())
+    calls: list[str] = []
+    cache_dir = tmp_path / "cache"
+    cache = TemplateCache(str(cache_dir), str(tmp_path / "scratch"))
+
+    def initdb_while_someone_squats_the_entry() -> str:
+        squat = cache_dir / key.digest / "base"
+        squat.mkdir(parents=True)
+        (squat / "stray").write_text("x")
+        return _fake_initdb(tmp_path, calls)
+
+    cache.copy_to(key, initdb_while_someone_squats_the_entry, str(tmp_path / "first"))
+    assert (tmp_path / "first" / "PG_VERSION").read_text() == "15\n"  # the test still runs
+    with pytest.raises(TemplateError, match=key.digest):
+        cache.wait()
+    assert not os.path.exists(calls[0])
+    cache.wait()  # reported once
 
 
 def test_template_key_differs_by_options(tmp_path: Path) -> None:
