@@ -8,8 +8,10 @@ PostgreSQL: nothing here asks them anything but their version.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import importlib.util
 import io
+import json
 import os
 import sys
 import tarfile
@@ -25,6 +27,7 @@ from pytest_boss.boss.installation import (
     Installation,
     InstallationError,
     InstallationNameError,
+    ProbeCache,
     WheelSource,
     find_installation,
     find_installations,
@@ -615,3 +618,317 @@ def test_real_wheel(wheel: WheelSource) -> None:
         assert {i.major for i in same_major} == {found.major}
         before = same_major[: same_major.index(found)]
         assert {i.source for i in before} <= {w.name for w in WHEEL_SOURCES}
+
+
+# -- probe cache ------------------------------------------------------------------------------
+#
+# Counting installations: scripts that append their own name to a log before answering, so a
+# test counts the programs each lookup ran (no timing).
+
+
+def counting_bindir(folder: Path, log: Path, version: str = "15.4") -> Path:
+    """A fake bin folder whose postgres and pg_config log each run to ``log``."""
+    folder.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl"):
+        _script(folder / name, "exit 0")
+    write_counting(folder / "postgres", log, f"echo 'postgres (PostgreSQL) {version}'")
+    write_counting(
+        folder / "pg_config",
+        log,
+        f"echo 'BINDIR = {folder}'\necho 'VERSION = PostgreSQL {version}'\necho 'LIBDIR = /x'",
+    )
+    return folder
+
+
+def write_counting(path: Path, log: Path, body: str, label: str = "") -> None:
+    """(Re)write a script logging ``label`` (its name) as a new file renamed into place.
+
+    A new file each time: a new inode, as a package upgrade gives.
+    """
+    temp = path.with_name(f".{path.name}.new")
+    _script(temp, f"echo {label or path.name} >> '{log}'\n{body}")
+    os.replace(temp, path)
+
+
+def runs(log: Path) -> list[str]:
+    """The programs run so far, in order."""
+    return log.read_text().split() if log.exists() else []
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("probe-*.json"))
+
+
+def test_probe_cache_returns_what_the_program_prints(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "bin", log)
+    cache = ProbeCache(str(tmp_path / "cache" / "probes"))
+    args = [str(bindir / "postgres"), "--version"]
+    assert cache.output(args) == "postgres (PostgreSQL) 15.4\n"
+    assert ProbeCache(cache.folder).output(args) == "postgres (PostgreSQL) 15.4\n"
+    assert runs(log) == ["postgres"]
+    assert (os.stat(cache.folder).st_mode & 0o777) == 0o700
+    [entry] = entries(tmp_path / "cache" / "probes")
+    assert len(entry.name) == len("probe-.json") + 20
+    # Other arguments are another probe.
+    assert cache.output([str(bindir / "postgres"), "-V"]) == "postgres (PostgreSQL) 15.4\n"
+    assert runs(log) == ["postgres", "postgres"]
+
+
+@pytest.mark.parametrize(
+    ("given", "second_runs"),
+    [
+        pytest.param("bindir", [], id="bin-folder"),
+        pytest.param("prefix", [], id="prefix"),
+        pytest.param("own-pg_config", [], id="pg_config-of-the-folder"),
+        pytest.param("wrapper", ["wrapper", "pg_config"], id="wrapper-pg_config-is-never-kept"),
+    ],
+)
+def test_second_lookup_runs_nothing_but_wrappers(
+    given: str, second_runs: list[str], tmp_path: Path
+) -> None:
+    """A new run (a new ProbeCache on the same folder) learns everything from the first.
+
+    A pg_config whose BINDIR is elsewhere is a wrapper (Debian's picks the newest major at
+    each call): its answer can change while its file does not, so it is asked every time.
+    """
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "pg/bin", log)
+    wrapper = tmp_path / "usr/bin/pg_config"
+    wrapper.parent.mkdir(parents=True)
+    write_counting(wrapper, log, f"exec '{bindir}/pg_config'", label="wrapper")
+    path = {
+        "bindir": bindir,
+        "prefix": bindir.parent,
+        "own-pg_config": bindir / "pg_config",
+        "wrapper": wrapper,
+    }[given]
+    folder = str(tmp_path / "cache")
+
+    first = installation_from_path(str(path), probes=ProbeCache(folder))
+    first_facts = first.pg_config_dict
+    before = len(runs(log))
+    second = installation_from_path(str(path), probes=ProbeCache(folder))
+    assert second == first
+    assert second.pg_config_dict == first_facts
+    assert runs(log)[before:] == second_runs
+    assert (second.bindir, second.version, second.pg_config_path) == (
+        str(bindir),
+        (15, 4),
+        str(bindir / "pg_config"),
+    )
+    assert first_facts["libdir"] == "/x"
+
+
+def test_changed_program_is_asked_again(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "bin", log)
+    folder = str(tmp_path / "cache")
+    assert installation_from_path(str(bindir), probes=ProbeCache(folder)).version == (15, 4)
+    write_counting(bindir / "postgres", log, "echo 'postgres (PostgreSQL) 16.10'")
+    again = installation_from_path(str(bindir), probes=ProbeCache(folder))
+    assert (again.version, again.version_string) == ((16, 10), "PostgreSQL 16.10")
+    assert runs(log) == ["postgres", "postgres"]
+    # The new answer is kept in its turn.
+    assert installation_from_path(str(bindir), probes=ProbeCache(folder)).version == (16, 10)
+    assert runs(log) == ["postgres", "postgres"]
+
+
+def _tamper(entry: Path, how: str) -> None:
+    if how == "not-json":
+        entry.write_text("{not json")
+    elif how == "empty":
+        entry.write_text("")
+    elif how == "truncated":
+        entry.write_bytes(entry.read_bytes()[:-10])
+    elif how == "not-utf8":
+        entry.write_bytes(b"\xff\xfe" + entry.read_bytes())
+    elif how == "a-list":
+        entry.write_text("[]")
+    elif how in ("other-stat", "other-args", "other-program", "output-not-text"):
+        facts = json.loads(entry.read_text())
+        facts["output"] = "postgres (PostgreSQL) 99.9\n"  # used only if the check failed
+        if how == "other-stat":
+            facts["stat"][1] += 1
+        elif how == "other-args":
+            facts["args"] = [facts["args"][0], "--help"]
+        elif how == "other-program":
+            facts["program"] = "/usr/bin/true"
+        else:
+            facts["output"] = 99.9
+        entry.write_text(json.dumps(facts))
+    elif how == "unreadable":
+        entry.unlink()
+        entry.mkdir()  # reading a folder fails, even for root
+    else:
+        raise AssertionError(how)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param("not-json", id="not-json"),
+        pytest.param("empty", id="empty"),
+        pytest.param("truncated", id="truncated"),
+        pytest.param("not-utf8", id="not-utf8"),
+        pytest.param("a-list", id="json-not-an-object"),
+        pytest.param("other-stat", id="collision-other-file-identity"),
+        pytest.param("other-args", id="collision-other-arguments"),
+        pytest.param("other-program", id="collision-other-program"),
+        pytest.param("output-not-text", id="output-not-text"),
+    ],
+)
+def test_bad_entry_is_ignored_and_rewritten(how: str, tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "bin", log)
+    folder = tmp_path / "cache"
+    installation_from_path(str(bindir), probes=ProbeCache(str(folder)))
+    [entry] = entries(folder)
+    _tamper(entry, how)
+    again = installation_from_path(str(bindir), probes=ProbeCache(str(folder)))
+    assert again.version == (15, 4)
+    assert runs(log) == ["postgres", "postgres"]
+    # Rewritten whole: the next run reads it.
+    assert installation_from_path(str(bindir), probes=ProbeCache(str(folder))).version == (15, 4)
+    assert runs(log) == ["postgres", "postgres"]
+    assert json.loads(entry.read_text())["output"] == "postgres (PostgreSQL) 15.4\n"
+
+
+def test_unreadable_entry_is_ignored(tmp_path: Path) -> None:
+    """An entry that cannot be read (here a folder in its place) costs a run, not an error."""
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "bin", log)
+    folder = tmp_path / "cache"
+    installation_from_path(str(bindir), probes=ProbeCache(str(folder)))
+    [entry] = entries(folder)
+    _tamper(entry, "unreadable")
+    for _ in range(2):
+        assert installation_from_path(str(bindir), probes=ProbeCache(str(folder))).version == (
+            15,
+            4,
+        )
+    assert runs(log) == ["postgres"] * 3
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param("other-owner", id="owned-by-another-user"),
+        pytest.param("symlink", id="symlink-to-another-file"),
+    ],
+)
+def test_entry_not_written_by_us_is_replaced(how: str, tmp_path: Path) -> None:
+    """Another user's entry could name any bin folder, and a link would lead the writer
+    elsewhere: neither is used, and the entry is rewritten as a file of ours."""
+    if how == "other-owner" and os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "bin", log)
+    folder = tmp_path / "cache"
+    installation_from_path(str(bindir), probes=ProbeCache(str(folder)))
+    [entry] = entries(folder)
+    elsewhere = tmp_path / "precious.txt"
+    elsewhere.write_text("a file of ours that is no entry\n")
+    if how == "other-owner":
+        os.chown(entry, 12345, 12345)
+    else:
+        entry.unlink()
+        entry.symlink_to(elsewhere)
+    assert installation_from_path(str(bindir), probes=ProbeCache(str(folder))).version == (15, 4)
+    assert runs(log) == ["postgres", "postgres"]
+    assert not entry.is_symlink() and entry.stat().st_uid == os.geteuid()
+    assert elsewhere.read_text() == "a file of ours that is no entry\n"
+    assert installation_from_path(str(bindir), probes=ProbeCache(str(folder))).version == (15, 4)
+    assert runs(log) == ["postgres", "postgres"]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param("parent-is-a-file", id="parent-is-a-file"),
+        pytest.param("folder-is-a-file", id="folder-is-a-file"),
+    ],
+)
+def test_unwritable_folder_only_means_no_caching(where: str, tmp_path: Path) -> None:
+    """Root writes everywhere, so the folder is made impossible rather than read-only."""
+    log = tmp_path / "log"
+    bindir = counting_bindir(tmp_path / "bin", log)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    folder = blocker / "probes" if where == "parent-is-a-file" else blocker
+    for _ in range(2):
+        found = installation_from_path(str(bindir), probes=ProbeCache(str(folder)))
+        assert found.version == (15, 4)
+        assert found.pg_config_dict["libdir"] == "/x"
+    assert runs(log) == ["postgres", "pg_config"] * 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param("echo 'no such option' >&2\nexit 1", "failed (exit 1)", id="non-zero-exit"),
+        pytest.param("kill -9 $$", "failed (exit -9)", id="killed"),
+    ],
+)
+def test_failing_program_is_not_cached(body: str, message: str, tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    program = tmp_path / "bin/postgres"
+    program.parent.mkdir()
+    write_counting(program, log, body)
+    cache = ProbeCache(str(tmp_path / "cache"))
+    for _ in range(2):
+        with pytest.raises(
+            InstallationError, match=message.replace("(", r"\(").replace(")", r"\)")
+        ):
+            cache.output([str(program), "--version"])
+    assert runs(log) == ["postgres", "postgres"]
+    assert entries(tmp_path / "cache") == []
+
+
+def test_concurrent_probes_agree(tmp_path: Path) -> None:
+    """xdist workers of one run probe at once: each gets the answer, the folder stays clean."""
+    bindir = counting_bindir(tmp_path / "bin", tmp_path / "log")
+    folder = tmp_path / "cache"
+    start = threading.Barrier(6)
+
+    def probe() -> str:
+        start.wait(timeout=30)
+        return ProbeCache(str(folder)).output([str(bindir / "postgres"), "--version"])
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: probe(), range(6)))
+    assert results == ["postgres (PostgreSQL) 15.4\n"] * 6
+    assert [p.name for p in folder.iterdir()] == [p.name for p in entries(folder)]
+    assert len(entries(folder)) == 1
+
+
+def test_installation_with_probes_equals_one_without(tmp_path: Path) -> None:
+    bindir = counting_bindir(tmp_path / "bin", tmp_path / "log")
+    plain = installation_from_path(str(bindir))
+    cached = installation_from_path(str(bindir), probes=ProbeCache(str(tmp_path / "cache")))
+    assert cached == plain and hash(cached) == hash(plain)
+    assert cached.probes is not None and plain.probes is None
+    assert repr(cached) == repr(plain)
+    assert dataclasses.replace(cached, source="other").probes is cached.probes
+
+
+def test_real_installations_found_with_a_probe_cache(
+    pg_installation: Installation, tmp_path: Path
+) -> None:
+    """Cold and warm cache find what a plain search finds, with the same pg_config facts."""
+    plain = find_installations()
+    assert pg_installation.bindir in [i.bindir for i in plain]
+    folder = str(tmp_path / "cache")
+    for attempt in ("cold", "warm"):
+        cached = find_installations(probes=ProbeCache(folder))
+        assert cached == plain, attempt
+        assert [i.pg_config_dict for i in cached] == [i.pg_config_dict for i in plain], attempt
+        assert find_installation(probes=ProbeCache(folder)) == plain[0]
+    again = installation_from_path(pg_installation.bindir, "again", probes=ProbeCache(folder))
+    assert again.version == pg_installation.version
+    assert again.pg_config_dict == pg_installation.pg_config_dict
+    # Each real postgres is kept, under its real path.
+    kept = [json.loads(p.read_text()) for p in entries(Path(folder))]
+    programs = {e["program"] for e in kept}
+    for installation in plain:
+        assert os.path.realpath(installation.postgres) in programs

@@ -17,6 +17,9 @@ Search order (the first found is the default; every one found is listed by
 5. distribution folders: ``/usr/lib/postgresql/*/bin``, ``/usr/pgsql-*/bin``,
    ``/usr/local/pgsql/bin``, Homebrew's; newest major first.
 
+Probing runs programs (``postgres --version``, ``pg_config``); a :class:`ProbeCache` keeps
+their answers across runs, keyed by the program file's identity.
+
 An installation without ``pg_config`` is fine: the version comes from ``postgres --version``,
 which is also what decides the version when both exist (a ``pg_config`` on PATH may be a
 wrapper for another major). Wheels are found without importing them.
@@ -24,22 +27,27 @@ wrapper for another major). Wheels are found without importing them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import functools
 import glob
+import hashlib
 import importlib.util
+import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from ._atomic import atomic_write_text
 from .privileges import clean_env
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
     "Installation",
     "InstallationError",
     "InstallationNameError",
+    "ProbeCache",
     "WheelSource",
     "find_installation",
     "find_installations",
@@ -254,9 +263,131 @@ def _run(args: Sequence[str]) -> str:
     return done.stdout
 
 
-def pg_config_dictionary(pg_config_path: str) -> dict[str, str]:
-    """Run ``pg_config`` and return its facts: ``bindir``, ``version``, ``libdir``..."""
-    return parse_pg_config(_run([pg_config_path]))
+def _ours(uid: int) -> bool:
+    """Whether a file owner is this process's user (always, where there are no users)."""
+    return not hasattr(os, "geteuid") or uid == os.geteuid()
+
+
+class ProbeCache:
+    """Probe outputs kept in a folder, so a run does not pay subprocesses to relearn them.
+
+    ``postgres --version`` and ``pg_config`` answer the same until their program file changes,
+    and running them costs milliseconds each on every run. An entry is keyed by the real path
+    of the program, its identity and change stamps (device, inode, size, mtime, ctime) and the
+    arguments; it is used only when all of them still match. Failures are never kept. The
+    cache is an optimisation only: an unreadable, corrupt, foreign or mismatching entry is
+    ignored (and rewritten), and a folder that cannot be written just means no caching.
+    """
+
+    FORMAT = 1  # bump when the entry layout or the meaning of a probe changes
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        return f"ProbeCache({self.folder!r})"
+
+    def output(self, args: Sequence[str], *, keep: Callable[[str], bool] | None = None) -> str:
+        """What ``_run(args)`` returns: from the folder when still valid, else by running it.
+
+        ``keep(output)`` False means the answer depends on more than the program file (a
+        wrapper choosing among installations): it is returned but not stored.
+        """
+        args = list(args)
+        key = self._key(args)
+        if key is None:
+            return _run(args)
+        path = os.path.join(self.folder, f"probe-{self._digest(key)}.json")
+        cached = self._read(path, key)
+        if cached is not None:
+            return cached
+        output = _run(args)
+        if (keep is None or keep(output)) and self._key(args) == key:
+            self._write(path, key, output)
+        return output
+
+    @classmethod
+    def _key(cls, args: Sequence[str]) -> dict[str, Any] | None:
+        """The facts an entry must match; None when the program cannot be identified."""
+        program = (
+            args[0] if os.sep in args[0] else shutil.which(args[0], path=clean_env().get("PATH"))
+        )
+        if not program:
+            return None
+        program = os.path.realpath(program)
+        try:
+            st = os.stat(program)
+        except OSError:
+            return None
+        stamp = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return {"format": cls.FORMAT, "program": program, "stat": stamp, "args": list(args)}
+
+    @staticmethod
+    def _digest(key: Mapping[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+    @staticmethod
+    def _read(path: str, key: Mapping[str, Any]) -> str | None:
+        """The stored output when the entry is ours, whole, and for exactly this key."""
+        try:
+            with open(path, encoding="utf-8") as fo:
+                if not _ours(os.fstat(fo.fileno()).st_uid):
+                    return None  # written by someone else: its answers could send us anywhere
+                entry = json.load(fo)
+        except (OSError, ValueError):  # missing, unreadable, not JSON, not UTF-8
+            return None
+        if not isinstance(entry, dict) or not isinstance(entry.get("output"), str):
+            return None
+        if {k: entry.get(k) for k in key} != key:  # a hash collision or a tampered entry
+            return None
+        return str(entry["output"])
+
+    def _write(self, path: str, key: Mapping[str, Any], output: str) -> None:
+        """Store an entry atomically (a concurrent reader sees none or all); errors are ignored."""
+        try:
+            os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            if not _ours(os.stat(self.folder).st_uid):
+                return  # another user's folder: its entries would never be trusted anyway
+            with contextlib.suppress(FileNotFoundError):
+                old = os.lstat(path)
+                if stat.S_ISLNK(old.st_mode) or not _ours(old.st_uid):
+                    # The atomic writer would follow the link, or keep the old owner.
+                    os.unlink(path)
+            atomic_write_text(path, json.dumps({**key, "output": output}, sort_keys=True))
+        except (OSError, ValueError):
+            pass
+
+
+def _probe(args: Sequence[str], probes: ProbeCache | None) -> str:
+    """Run a probe, through ``probes`` when there is a cache."""
+    return _run(args) if probes is None else probes.output(args)
+
+
+def _pg_config_facts(pg_config_path: str, probes: ProbeCache | None) -> dict[str, str]:
+    """``pg_config``'s facts; a wrapper's (whose BINDIR is elsewhere) are not cached.
+
+    Debian's ``/usr/bin/pg_config`` picks the newest installed major at each call: its answer
+    changes when another major is installed, while the wrapper file stays the same.
+    """
+    if probes is None:
+        return parse_pg_config(_run([pg_config_path]))
+    own_folder = os.path.dirname(os.path.realpath(pg_config_path))
+
+    def about_itself(output: str) -> bool:
+        bindir = parse_pg_config(output).get("bindir", "")
+        return bool(bindir) and os.path.realpath(bindir) == own_folder
+
+    return parse_pg_config(probes.output([pg_config_path], keep=about_itself))
+
+
+def pg_config_dictionary(
+    pg_config_path: str, *, probes: ProbeCache | None = None
+) -> dict[str, str]:
+    """Run ``pg_config`` and return its facts: ``bindir``, ``version``, ``libdir``...
+
+    With ``probes``, a previous run's answer is reused while the program is unchanged.
+    """
+    return _pg_config_facts(pg_config_path, probes)
 
 
 @dataclass(frozen=True)
@@ -268,6 +399,8 @@ class Installation:
     version_string: str
     source: str
     pg_config_path: str | None = field(default=None, compare=False)
+    #: Where ``pg_config_dict`` looks for a previous run's answer; no part of the identity.
+    probes: ProbeCache | None = field(default=None, compare=False, repr=False)
 
     @property
     def major(self) -> int:
@@ -307,7 +440,7 @@ class Installation:
         facts: dict[str, str] = {}
         if self.pg_config_path:
             try:
-                facts = pg_config_dictionary(self.pg_config_path)
+                facts = pg_config_dictionary(self.pg_config_path, probes=self.probes)
             except InstallationError:
                 facts = {}
         facts["bindir"] = self.bindir
@@ -319,16 +452,19 @@ class Installation:
         return f"{self.version_string} ({self.source}, {self.bindir})"
 
 
-def installation_from_path(path: str, source: str = "explicit") -> Installation:
+def installation_from_path(
+    path: str, source: str = "explicit", *, probes: ProbeCache | None = None
+) -> Installation:
     """The installation at ``path``: a bin folder, its prefix, or a program inside it.
 
     ``pg_config`` is asked for its bin folder (it may live elsewhere, as Debian's wrapper
-    does). Raises :class:`InstallationError` saying what is missing.
+    does). ``probes`` reuses earlier runs' program outputs (and is kept by the installation
+    for ``pg_config_dict``). Raises :class:`InstallationError` saying what is missing.
     """
     path = os.path.abspath(os.path.expanduser(path))
     if os.path.isfile(path):
         if os.path.basename(path).startswith("pg_config"):
-            bindir = pg_config_dictionary(path).get("bindir", "")
+            bindir = pg_config_dictionary(path, probes=probes).get("bindir", "")
             if not bindir:
                 raise InstallationError(f"{path} printed no BINDIR")
         else:
@@ -345,7 +481,7 @@ def installation_from_path(path: str, source: str = "explicit") -> Installation:
     missing = [p for p in REQUIRED_PROGRAMS if not os.access(os.path.join(bindir, p), os.X_OK)]
     if missing:
         raise InstallationError(f"{bindir} lacks {', '.join(missing)}")
-    version_string = _run([os.path.join(bindir, "postgres"), "--version"]).strip()
+    version_string = _probe([os.path.join(bindir, "postgres"), "--version"], probes).strip()
     try:
         version = parse_version(version_string)
     except ValueError as exc:
@@ -359,6 +495,7 @@ def installation_from_path(path: str, source: str = "explicit") -> Installation:
         version_string=version_string,
         source=source,
         pg_config_path=pg_config if os.access(pg_config, os.X_OK) else None,
+        probes=probes,
     )
 
 
@@ -494,6 +631,7 @@ def _discover(
     environ: Mapping[str, str],
     wheels: Sequence[WheelSource],
     patterns: Sequence[tuple[str, str]],
+    probes: ProbeCache | None = None,
 ) -> tuple[list[Installation], list[tuple[str, str]]]:
     """Every installation found in search order, each bin folder once; and the places searched."""
     searched: list[tuple[str, str]] = []
@@ -501,7 +639,7 @@ def _discover(
     seen: set[str] = set()
     for source, path in _candidates(environ, wheels, patterns, searched):
         try:
-            installation = installation_from_path(path, source)
+            installation = installation_from_path(path, source, probes=probes)
         except InstallationError as exc:
             searched.append((f"{path} ({source})", exc.message))
             continue
@@ -550,6 +688,7 @@ def find_installations(
     environ: Mapping[str, str] | None = None,
     wheels: Sequence[WheelSource] = WHEEL_SOURCES,
     patterns: Sequence[tuple[str, str]] = DISTRIBUTION_PATTERNS,
+    probes: ProbeCache | None = None,
 ) -> list[Installation]:
     """Every installation found, in search order, each bin folder once.
 
@@ -558,7 +697,8 @@ def find_installations(
     (:data:`SOURCE_NAMES`), a major (``16``) or an id (``pg16``), from whichever source. Names
     win over a folder of the same name in the current directory (write ``./system`` for that).
     Raises :class:`InstallationNameError` for a name that is neither, and
-    :class:`InstallationError` when nothing (or nothing chosen) is found.
+    :class:`InstallationError` when nothing (or nothing chosen) is found. ``probes`` reuses
+    earlier runs' program outputs (see :class:`ProbeCache`).
     """
     environ = os.environ if environ is None else environ
     sources = _source_names(wheels, patterns)
@@ -567,7 +707,7 @@ def find_installations(
     for choice in _choices(explicit, environ):
         if choice.lower() in sources or re.fullmatch(r"(?:pg)?\d+", choice.lower()):
             if discovered is None:
-                discovered = _discover(environ, wheels, patterns)
+                discovered = _discover(environ, wheels, patterns, probes)
             found, searched = discovered
             selected = [i for i in found if _selects(choice, i, sources)]
             if not selected:
@@ -578,7 +718,7 @@ def find_installations(
                 )
         elif os.sep in choice or os.path.exists(choice):
             try:
-                selected = [installation_from_path(choice, "explicit")]
+                selected = [installation_from_path(choice, "explicit", probes=probes)]
             except InstallationError as exc:
                 raise InstallationError(
                     f"No PostgreSQL installation at {choice!r} (given explicitly).",
@@ -589,7 +729,7 @@ def find_installations(
         chosen.extend(i for i in selected if i.bindir not in {c.bindir for c in chosen})
     if chosen:
         return chosen
-    found, searched = _discover(environ, wheels, patterns)
+    found, searched = _discover(environ, wheels, patterns, probes)
     if not found:
         raise InstallationError("No PostgreSQL installation found.", searched)
     return found
@@ -601,6 +741,9 @@ def find_installation(
     environ: Mapping[str, str] | None = None,
     wheels: Sequence[WheelSource] = WHEEL_SOURCES,
     patterns: Sequence[tuple[str, str]] = DISTRIBUTION_PATTERNS,
+    probes: ProbeCache | None = None,
 ) -> Installation:
     """The installation to use: the first of :func:`find_installations`."""
-    return find_installations(explicit, environ=environ, wheels=wheels, patterns=patterns)[0]
+    return find_installations(
+        explicit, environ=environ, wheels=wheels, patterns=patterns, probes=probes
+    )[0]
