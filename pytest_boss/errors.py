@@ -121,3 +121,8 @@ class TemplateLoadError(BossUsageError):
             f"loading the template database from {source!r} failed: {message}; fix it, or the "
             "pg_template ini key / pg_template_loader fixture"
         )
+
+
+class CacheWriteWarning(UserWarning):
+    """The template cache could not be written: this run's tests were not affected, but the
+    next run builds the entry again (initdb) until the folder can be written."""

@@ -251,14 +251,14 @@ class TemplateCache:
         if store is not None:
             store.join()
 
-    def wait(self) -> None:
-        """Await the entries being stored in the background; raise the first failure."""
+    def wait(self) -> list[TemplateError]:
+        """Await the entries being stored in the background; the stores that failed (each
+        reported once). The copies made from them were fine: only the cache lacks them."""
         for digest in list(self._storing):
             store = self._storing.pop(digest)
             store.join()
         errors, self._errors = self._errors, []
-        if errors:
-            raise errors[0]
+        return errors
 
     @staticmethod
     def _intact(entry: str) -> bool:
