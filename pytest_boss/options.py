@@ -86,15 +86,16 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "pg_cache_dir",
         "string",
-        "folder of the initdb template cache shared by runs (default: the user cache folder)",
+        "folder of the initdb template cache shared by runs, which also remembers the first "
+        "cluster a run needed, to start it early next time (default: the user cache folder)",
         metavar="DIR",
         env=True,
     ),
     Option(
         "pg_no_cache",
         "bool",
-        "run initdb for this run only, without reading or writing the template cache "
-        "(default: off)",
+        "run initdb for this run only, without reading or writing the template cache, and "
+        "start no cluster before a test asks (default: off)",
         env=True,
         default=False,
     ),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from . import __version__
+from .ahead import wants_ahead
 from .boss.installation import InstallationError
 from .errors import BossUsageError
 from .fixtures import (  # noqa: F401 - registered with pytest by being module attributes
@@ -42,6 +43,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker.line)
     config.stash[BossSession.KEY] = BossSession(config)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the cluster the first test will want while collection runs (see ahead.py)."""
+    if wants_ahead(session.config):
+        session_of(session.config).start_ahead()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -34,6 +34,8 @@ import os
 import shutil
 import socket
 import struct
+import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +50,14 @@ from .boss.init import Initializor, InitializorError
 from .boss.installation import Installation
 from .boss.privileges import ServerUser, server_bindir
 from .database import Database
-from .errors import BossUsageError, ClusterStartError, HbaRuleError, InitdbError, MarkerError
+from .errors import (
+    BossUsageError,
+    CacheWriteWarning,
+    ClusterStartError,
+    HbaRuleError,
+    InitdbError,
+    MarkerError,
+)
 from .markers import Needs
 from .ports import PortClaim, claim_port
 from .settings import SettingsCatalog
@@ -179,6 +188,8 @@ class ClusterPool:
         self._serial = itertools.count(1)
         # One thread: the next database is made, and the last one dropped, while a test runs.
         self._executor: ThreadPoolExecutor | None = None
+        #: The cluster being made before any test asked (`start_ahead`).
+        self._ahead: threading.Thread | None = None
 
     # -- shared machinery --------------------------------------------------------------------
 
@@ -230,6 +241,7 @@ class ClusterPool:
         its values accepted already (when the server rejects any, nothing is remembered:
         each test's check then names its culprit).
         """
+        self._join_ahead()
         if self._planned:
             return
         self._planned = True
@@ -289,13 +301,38 @@ class ClusterPool:
 
     # -- pooled clusters ---------------------------------------------------------------------
 
+    def start_ahead(self, needs: Needs) -> None:
+        """Make the cluster for `needs` in a background thread, before any test asks for it
+        (see ahead.py); every other use of the pool waits for it first."""
+        if self._ahead is not None or self._entries:
+            return
+        self._ahead = threading.Thread(
+            target=self._make_ahead, args=(needs,), name="pytest-boss-ahead", daemon=True
+        )
+        self._ahead.start()
+
+    def _make_ahead(self, needs: Needs) -> None:
+        # A guess from the last run: when it fails, the first test that needs the cluster
+        # makes it again and reports what went wrong (`_make` leaves nothing running).
+        with contextlib.suppress(Exception):
+            self.check_init(needs.init)
+            key, _ = self.key_of(needs)
+            self._new_entry(key, needs.init)
+
+    def _join_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.join()
+            self._ahead = None
+
     def acquire(self, needs: Needs) -> tuple[Pooled, dict[str, str]]:
         """The cluster for these needs (made, or started again, when it is not running), and
         the reloadable settings the lease brings it to with `lend`."""
+        self._join_ahead()
         self.check_init(needs.init)
         self.check_conf(needs.conf)
         self.check_hba(needs.hba)
         key, reloadable = self.key_of(needs)
+        self.session.note_first(dict(key.postmaster), needs.init)
         self._advance(key)
         pooled = self._entries.get(key)
         if pooled is None:
@@ -323,6 +360,7 @@ class ClusterPool:
 
     def running(self) -> list[Cluster]:
         """The pooled clusters running now (private ones not included)."""
+        self._join_ahead()
         return [p.cluster for p in self._entries.values() if p.cluster.running()]
 
     def _make_room(self) -> None:
@@ -501,6 +539,7 @@ class ClusterPool:
         init: Mapping[str, object],
     ) -> Pooled:
         """A new running cluster for one test (pg_cluster_factory)."""
+        self._join_ahead()
         self.check_init(init)
         self.check_conf(conf)
         self.check_hba(hba)
@@ -702,6 +741,7 @@ class ClusterPool:
 
     def close(self) -> None:
         """Stop every server of the pool (and remove their folders unless kept)."""
+        self._join_ahead()
         errors: list[BaseException] = []
         everything = [*self._private, *self._entries.values()]
         if not self.session.keep:
@@ -722,10 +762,8 @@ class ClusterPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         if "templates" in self.__dict__:  # a template entry may still be being stored
-            try:
-                self.templates.wait()
-            except Exception as exc:
-                errors.append(exc)
+            for failure in self.templates.wait():
+                warnings.warn(CacheWriteWarning(str(failure)), stacklevel=2)
         if errors:
             raise errors[0]
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .boss.installation import Installation, InstallationError, find_installation
+from .boss.installation import Installation, InstallationError, ProbeCache, find_installation
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
 from .reaper import OWNER_FILE, reap, write_owner
@@ -83,6 +83,9 @@ class BossSession:
         self._placed: str | None = None
         self.reaped: list[str] = []
         self._closed = False
+        #: Where this run's first-cluster hint lives (see ahead.py), and whether a test asked.
+        self._hint: str | None = None
+        self._first_noted = False
         atexit.register(self.close)
 
     # -- where things go ---------------------------------------------------------------------
@@ -151,6 +154,35 @@ class BossSession:
             self._pools[installation.bindir] = ClusterPool(self, installation)
         return self._pools[installation.bindir]
 
+    # -- the first cluster, ahead of the first test (ahead.py) -------------------------------
+
+    def start_ahead(self) -> None:
+        """Start, in the background, the cluster the last run started this way made first."""
+        if self.cache_dir is None:
+            return
+        from . import ahead
+
+        self._hint = ahead.hint_path(
+            self.cache_dir, str(self.config.rootpath), ahead.selection(self.config), self.worker
+        )
+        needs = ahead.read_hint(self._hint)
+        if needs is None:
+            return
+        installs = installations_for(self.config, quiet=True)
+        if installs:
+            self.pool(installs[0]).start_ahead(needs)
+
+    def note_first(self, postmaster: Mapping[str, str], init: Mapping[str, object]) -> None:
+        """The first test that asked for a pooled cluster needed this: remember it for the
+        next run started the same way."""
+        if self._first_noted:
+            return
+        self._first_noted = True
+        if self._hint is not None:
+            from . import ahead
+
+            ahead.write_hint(self._hint, postmaster, init)
+
     def _install_signal_handlers(self) -> None:
         """SIGTERM and SIGHUP would end the process without any cleanup: stop the servers
         first, then die of the signal as before. Handlers someone else set are kept."""
@@ -187,6 +219,10 @@ class BossSession:
         if self._closed:
             return
         self._closed = True
+        if self._hint is not None and not self._first_noted:
+            from . import ahead
+
+            ahead.forget(self._hint)  # no test needed a cluster: start none next time
         errors = []
         for pool in self._pools.values():
             try:
@@ -230,8 +266,13 @@ def installations_for(config: pytest.Config, quiet: bool = False) -> list[Instal
         chosen: list[Installation] = []
         try:
             entries = resolve(config, "pg_bin") or (None,)
+            session = config.stash.get(BossSession.KEY, None)
+            cache = session.cache_dir if session is not None else None
+            # What `postgres --version` and pg_config said last time, while the programs stay
+            # the same files: a run need not pay those subprocesses again.
+            probes = ProbeCache(os.path.join(cache, "probes")) if cache else None
             for entry in entries:
-                install = find_installation(entry)
+                install = find_installation(entry, probes=probes)
                 if install not in chosen:
                     chosen.append(install)
         except InstallationError as exc:

@@ -1,0 +1,105 @@
+"""Starting the cluster the first test will want while pytest is still collecting.
+
+A run remembers, in the user cache folder, what the first cluster a test asked for needed:
+its initdb options and postmaster-level settings, per project folder, command line and
+xdist worker. The next run with the same command starts that cluster in a background thread
+from `pytest_sessionstart`, so its copy and start overlap pytest's collection instead of
+delaying the first test. A wrong guess costs one cluster that no test uses (stopped at the
+end like every other) and the memory is corrected; a run whose tests need no cluster
+forgets it, so the next one starts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from .markers import Needs
+
+__all__ = ["forget", "hint_path", "read_hint", "selection", "wants_ahead", "write_hint"]
+
+HINTS = "hints"
+
+
+def wants_ahead(config: pytest.Config) -> bool:
+    """Whether this process runs tests (not the xdist controller, nor --collect-only or
+    --fixtures, which start no test)."""
+    option = config.option
+    if getattr(option, "collectonly", False) or getattr(option, "showfixtures", False):
+        return False
+    if getattr(option, "show_fixtures_per_test", False):
+        return False
+    return not config.pluginmanager.hasplugin("dsession")  # xdist's controller
+
+
+def selection(config: pytest.Config) -> list[str]:
+    """What decides which test comes first: the paths and node ids asked for, -k and -m
+    (not the other options: --basetemp, -v or -x change no test's needs)."""
+    option = config.option
+    return [
+        str(config.invocation_params.dir),
+        *config.args,
+        f"-k={getattr(option, 'keyword', '')}",
+        f"-m={getattr(option, 'markexpr', '')}",
+    ]
+
+
+def hint_path(cache_root: str, rootdir: str, args: Sequence[str], worker: str) -> str:
+    """Where a run started this way keeps its hint."""
+    text = json.dumps([os.path.realpath(rootdir), list(args), worker])
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    return os.path.join(cache_root, HINTS, f"{digest}.json")
+
+
+def _plain(value: object) -> bool:
+    """Whether a value comes back from JSON as itself (same type and repr)."""
+    try:
+        again = json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return False
+    return type(again) is type(value) and repr(again) == repr(value)
+
+
+def write_hint(path: str, postmaster: Mapping[str, str], init: Mapping[str, object]) -> None:
+    """Remember the first cluster's needs (nothing when they do not survive JSON whole)."""
+    if not all(_plain(value) for value in (dict(postmaster), *init.values())):
+        forget(path)
+        return
+    data = json.dumps({"postmaster": dict(postmaster), "init": dict(init)}, sort_keys=True)
+    with contextlib.suppress(OSError):  # a hint is worth a try, never an error
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fo:
+                if fo.read() == data:
+                    return
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        staged = f"{path}.{os.getpid()}.partial"
+        with open(staged, "w", encoding="utf-8") as fo:
+            fo.write(data)
+        os.replace(staged, path)
+
+
+def read_hint(path: str) -> Needs | None:
+    """The needs a run remembered, or None (no hint, or one that does not read as one)."""
+    try:
+        with open(path, encoding="utf-8") as fo:
+            data = json.load(fo)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    postmaster, init = data.get("postmaster"), data.get("init")
+    if not isinstance(postmaster, dict) or not isinstance(init, dict):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in postmaster.items()):
+        return None
+    return Needs(conf=postmaster, init=init)
+
+
+def forget(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)

@@ -1,0 +1,226 @@
+"""The first cluster started while pytest collects, from what the last such run needed first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import InnerRun
+
+from pytest_boss.ahead import forget, hint_path, read_hint, write_hint
+
+# -- the hint file ----------------------------------------------------------------------------
+
+
+def test_a_hint_comes_back_as_the_needs_it_remembered(tmp_path: Path) -> None:
+    path = hint_path(str(tmp_path), "/project", ["tests"], "main")
+    assert read_hint(path) is None
+    write_hint(path, {"max_connections": "42"}, {"data_checksums": True, "locale": "C"})
+    needs = read_hint(path)
+    assert needs is not None
+    assert dict(needs.conf) == {"max_connections": "42"}
+    assert dict(needs.init) == {"data_checksums": True, "locale": "C"}
+    forget(path)
+    assert read_hint(path) is None
+    forget(path)  # forgetting twice is no error
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        pytest.param({"extra_args": ("--no-instructions",)}, id="tuple-comes-back-a-list"),
+        pytest.param({"wal_segsize": 16.0 + 1e-20j}, id="complex-is-no-json"),
+    ],
+)
+def test_needs_json_cannot_give_back_whole_are_not_remembered(tmp_path: Path, init: dict) -> None:
+    path = hint_path(str(tmp_path), "/project", [], "main")
+    write_hint(path, {}, {})
+    write_hint(path, {}, init)
+    assert read_hint(path) is None  # and the older hint is gone: it would be wrong now
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("{", id="not-json"),
+        pytest.param("[]", id="not-an-object"),
+        pytest.param('{"init": {}}', id="no-postmaster"),
+        pytest.param('{"init": [], "postmaster": {}}', id="init-not-an-object"),
+        pytest.param('{"init": {}, "postmaster": {"port": 5}}', id="setting-not-text"),
+    ],
+)
+def test_a_hint_that_does_not_read_as_one_is_ignored(tmp_path: Path, text: str) -> None:
+    path = Path(hint_path(str(tmp_path), "/project", [], "main"))
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    assert read_hint(str(path)) is None
+
+
+def test_each_way_of_starting_a_run_has_its_own_hint(tmp_path: Path) -> None:
+    cache = str(tmp_path)
+    base = hint_path(cache, "/project", ["tests"], "gw0")
+    assert base == hint_path(cache, "/project", ["tests"], "gw0")
+    others = [
+        hint_path(cache, "/other", ["tests"], "gw0"),
+        hint_path(cache, "/project", ["tests/unit"], "gw0"),
+        hint_path(cache, "/project", ["tests"], "gw1"),
+    ]
+    assert len({base, *others}) == 4
+
+
+# -- inner runs -------------------------------------------------------------------------------
+
+# The inner conftest looks, when collection is done, for a server that is up already in the
+# run's cluster folder; with AHEAD_WAIT it waits for one that long (a cluster made ahead is
+# started by a thread while collection runs). The test says which cluster it got.
+CONFTEST = """
+import glob, os, time
+
+def pytest_collection_finish(session):
+    deadline = time.monotonic() + float(os.environ.get("AHEAD_WAIT", "0"))
+    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "*", "data", "postmaster.pid")
+    ready = []
+    while True:
+        for path in glob.glob(pattern):
+            try:
+                with open(path) as fo:
+                    lines = fo.read().splitlines()
+            except OSError:
+                continue
+            if len(lines) >= 8 and lines[7].strip() == "ready":
+                ready.append(os.path.dirname(path))
+        if ready or time.monotonic() >= deadline:
+            break
+        time.sleep(0.01)
+    with open("ready-at-collection.txt", "w") as fo:
+        fo.write("\\n".join(os.path.realpath(p) for p in ready))
+"""
+
+FIRST_TEST = """
+import os
+
+def test_first(pg_cluster):
+    with open("used.txt", "w") as fo:
+        fo.write(os.path.realpath(pg_cluster.data_dir) + "\\n")
+        fo.write(pg_cluster.sql("SHOW max_connections")[0][0])
+"""
+
+
+def _hints(cache: Path) -> list[dict[str, object]]:
+    folder = cache / "hints"
+    if not folder.exists():
+        return []
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+@pytest.fixture
+def ahead_run(
+    pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> InnerRun:
+    """run_default with a cache folder and a cluster folder of the test's own."""
+    cache = pytester.mkdir("cache")
+    clusters = pytester.mkdir("clusters")
+    monkeypatch.setenv("AHEAD_DIR", str(clusters))
+    pytester.makeconftest(CONFTEST)
+
+    def run(*args: str, wait: float = 0) -> pytest.RunResult:
+        monkeypatch.setenv("AHEAD_WAIT", str(wait))
+        return run_default(f"--pg-cache-dir={cache}", f"--pg-dir={clusters}", *args)
+
+    return run
+
+
+def _ready(pytester: pytest.Pytester) -> list[str]:
+    return (pytester.path / "ready-at-collection.txt").read_text().split()
+
+
+def _used(pytester: pytest.Pytester) -> tuple[str, str]:
+    data_dir, max_connections = (pytester.path / "used.txt").read_text().split("\n")
+    return data_dir, max_connections
+
+
+def test_the_next_run_finds_its_first_cluster_started_during_collection(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    pytester.makepyfile(test_inner=FIRST_TEST)
+    cache = pytester.path / "cache"
+    ahead_run().assert_outcomes(passed=1)
+    assert _ready(pytester) == []  # nothing known yet: the test started it
+    assert _hints(cache) == [{"init": {}, "postmaster": {}}]
+
+    ahead_run(wait=60).assert_outcomes(passed=1)
+    ready = _ready(pytester)
+    assert len(ready) == 1
+    assert _used(pytester)[0] == ready[0]  # the test got the cluster started ahead
+    assert list((pytester.path / "clusters").iterdir()) == []  # and it was stopped, removed
+
+
+def test_a_wrong_guess_costs_nothing_but_is_corrected(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    pytester.makepyfile(test_inner=FIRST_TEST)
+    cache = pytester.path / "cache"
+    ahead_run().assert_outcomes(passed=1)
+    # The first test now needs another postmaster-level setting than the hint says.
+    pytester.makepyfile(
+        test_inner="import pytest\n"
+        + FIRST_TEST.replace(
+            "def test_first", "@pytest.mark.pg_conf(max_connections=42)\ndef test_first"
+        )
+    )
+    ahead_run(wait=60).assert_outcomes(passed=1)
+    ready = _ready(pytester)
+    assert len(ready) == 1  # the guess was started...
+    data_dir, max_connections = _used(pytester)
+    assert data_dir != ready[0]  # ...but not lent
+    assert max_connections == "42"
+    assert _hints(cache) == [{"init": {}, "postmaster": {"max_connections": "42"}}]
+    assert list((pytester.path / "clusters").iterdir()) == []  # both stopped and removed
+
+    ahead_run(wait=60).assert_outcomes(passed=1)
+    assert _used(pytester)[0] == _ready(pytester)[0]
+
+
+def test_a_run_that_needs_no_cluster_forgets_the_hint(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    pytester.makepyfile(test_inner=FIRST_TEST)
+    cache = pytester.path / "cache"
+    ahead_run().assert_outcomes(passed=1)
+    assert len(_hints(cache)) == 1
+    pytester.makepyfile(test_inner="def test_no_server():\n    pass\n")
+    ahead_run().assert_outcomes(passed=1)
+    assert _hints(cache) == []
+    assert list((pytester.path / "clusters").iterdir()) == []  # the guess was stopped too
+    ahead_run().assert_outcomes(passed=1)
+    assert _ready(pytester) == []  # and the next run starts nothing
+
+
+def test_without_a_cache_nothing_is_remembered(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    pytester.makepyfile(test_inner=FIRST_TEST)
+    ahead_run("--pg-no-cache").assert_outcomes(passed=1)
+    ahead_run("--pg-no-cache").assert_outcomes(passed=1)
+    assert _hints(pytester.path / "cache") == []
+    assert _ready(pytester) == []
+
+
+def test_under_xdist_each_worker_starts_its_own_first_cluster_ahead(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_cluster(pg_cluster, n):
+            assert pg_cluster.sql("SELECT 1") == [("1",)]
+        """
+    )
+    cache = pytester.path / "cache"
+    ahead_run("-n", "2").assert_outcomes(passed=4)
+    assert len(_hints(cache)) == 2  # one per worker; the controller runs no test
+    ahead_run("-n", "2").assert_outcomes(passed=4)
+    assert list((pytester.path / "clusters").iterdir()) == []
