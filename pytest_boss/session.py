@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from . import ahead
 from .boss.installation import Installation, InstallationError, ProbeCache, find_installation
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
@@ -160,8 +161,6 @@ class BossSession:
         """Start, in the background, the cluster the last run started this way made first."""
         if self.cache_dir is None:
             return
-        from . import ahead
-
         self._hint = ahead.hint_path(
             self.cache_dir, str(self.config.rootpath), ahead.selection(self.config), self.worker
         )
@@ -179,8 +178,6 @@ class BossSession:
             return
         self._first_noted = True
         if self._hint is not None:
-            from . import ahead
-
             ahead.write_hint(self._hint, postmaster, init)
 
     def _install_signal_handlers(self) -> None:
@@ -220,8 +217,6 @@ class BossSession:
             return
         self._closed = True
         if self._hint is not None and not self._first_noted:
-            from . import ahead
-
             ahead.forget(self._hint)  # no test needed a cluster: start none next time
         errors = []
         for pool in self._pools.values():
