@@ -32,6 +32,7 @@ INNER_TESTS = (
     "test_config_oracle.py",
     "test_hba_oracle.py",
     "plugin/test_fixtures.py",
+    "plugin/test_ahead.py",
 )
 
 pytestmark = pytest.mark.skipif(
