@@ -26,15 +26,23 @@ OWNER_FILE = "owner.json"
 RUN_PREFIX = "pytest-boss-"
 
 
+#: The kernel's flag of a task inside exit() (/proc/PID/stat field 9).
+_PF_EXITING = 0x4
+
+
 def _start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat field 22); None
-    when there is no such process, or only its zombie (a crashed xdist worker not yet
-    waited for by its controller)."""
+    when there is no such process, only its zombie (a crashed xdist worker not yet waited
+    for by its controller), or one already inside exit(): a killed worker's pipes close
+    before it turns zombie, and the controller hears of the crash in between. (A Python
+    process's main thread exits only with the whole process.)"""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fo:
             fields = fo.read().rpartition(")")[2].split()
-        return None if fields[0] in ("Z", "X") else fields[19]
-    except (OSError, IndexError):
+        if fields[0] in ("Z", "X") or int(fields[6]) & _PF_EXITING:
+            return None
+        return fields[19]
+    except (OSError, IndexError, ValueError):
         return None
 
 

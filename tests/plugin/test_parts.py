@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from pytest_boss.errors import (
 )
 from pytest_boss.markers import call_marker, pg_conf_signature, setting_text
 from pytest_boss.ports import claim_port
+from pytest_boss.reaper import OWNER_FILE, _owner_alive, write_owner
 from pytest_boss.settings import SettingsCatalog
 from pytest_boss.template import MANIFEST, TemplateCache, TemplateError, TemplateKey
 
@@ -332,3 +336,33 @@ def test_template_key_differs_by_options(tmp_path: Path) -> None:
     b = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C.UTF-8"})
     c = TemplateKey.of(installation.bindir, installation.version_string, {"locale": "C"})
     assert a.digest != b.digest and a.digest == c.digest
+
+
+def _owner_record(run_dir: Path, pid: int, start: object) -> Path:
+    run_dir.mkdir()
+    (run_dir / OWNER_FILE).write_text(json.dumps({"pid": pid, "start": start}))
+    return run_dir
+
+
+def test_a_run_folders_owner_is_alive_only_while_that_very_process_runs(tmp_path: Path) -> None:
+    me = _owner_record(tmp_path / "me", os.getpid(), None)
+    write_owner(str(me))  # the real record of this process
+    assert _owner_alive(str(me))
+    reused = json.loads((me / OWNER_FILE).read_text())
+    other = _owner_record(tmp_path / "reused", os.getpid(), str(int(reused["start"]) - 1))
+    assert not _owner_alive(str(other))  # same pid, other start: a reused pid
+    child = subprocess.Popen(["true"])
+    try:
+        stat = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 30
+        while stat.read_text().rpartition(")")[2].split()[0] != "Z":  # exited, not waited for
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        zombie = _owner_record(tmp_path / "zombie", child.pid, None)
+        assert not _owner_alive(str(zombie))
+    finally:
+        child.wait()
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / OWNER_FILE).write_text("{")  # being written: not ours to judge
+    assert _owner_alive(str(unreadable))

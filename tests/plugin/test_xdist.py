@@ -72,7 +72,6 @@ def test_hba_semantics_hold_under_xdist(pytester: pytest.Pytester, run_inner: In
 CRASH_SUITE = """
 import json
 import os
-import os
 import signal
 import pytest
 
