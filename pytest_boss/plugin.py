@@ -51,6 +51,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         session_of(session.config).start_ahead()
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run whose tests needed no cluster starts none ahead next time (see ahead.py)."""
+    boss = session.config.stash.get(BossSession.KEY, None)
+    if boss is not None:
+        boss.session_finished(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Second line of defence (the session fixture's `finally` is the first): stop servers."""
     session = config.stash.get(BossSession.KEY, None)

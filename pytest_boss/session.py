@@ -180,6 +180,12 @@ class BossSession:
         if self._hint is not None:
             ahead.write_hint(self._hint, postmaster, init)
 
+    def session_finished(self, interrupted: bool) -> None:
+        """A run that went to its end without any test asking for a pooled cluster forgets its
+        hint, so the next run starts none (an interrupted one proves nothing)."""
+        if self._hint is not None and not self._first_noted and not interrupted:
+            ahead.forget(self._hint)
+
     def _install_signal_handlers(self) -> None:
         """SIGTERM and SIGHUP would end the process without any cleanup: stop the servers
         first, then die of the signal as before. Handlers someone else set are kept."""
@@ -216,8 +222,6 @@ class BossSession:
         if self._closed:
             return
         self._closed = True
-        if self._hint is not None and not self._first_noted:
-            ahead.forget(self._hint)  # no test needed a cluster: start none next time
         errors = []
         for pool in self._pools.values():
             try:

@@ -197,6 +197,17 @@ def test_a_run_that_needs_no_cluster_forgets_the_hint(
     assert _ready(pytester) == []  # and the next run starts nothing
 
 
+def test_an_interrupted_run_keeps_the_hint(pytester: pytest.Pytester, ahead_run: InnerRun) -> None:
+    pytester.makepyfile(test_inner=FIRST_TEST)
+    cache = pytester.path / "cache"
+    ahead_run().assert_outcomes(passed=1)
+    pytester.makepyfile(test_inner="def test_stop():\n    raise KeyboardInterrupt\n")
+    result = ahead_run()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert _hints(cache) == [{"init": {}, "postmaster": {}}]  # Ctrl-C proves nothing
+    assert list((pytester.path / "clusters").iterdir()) == []  # the guess was stopped
+
+
 def test_without_a_cache_nothing_is_remembered(
     pytester: pytest.Pytester, ahead_run: InnerRun
 ) -> None:
