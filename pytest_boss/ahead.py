@@ -16,12 +16,21 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pytest
 
 from .markers import Needs
 
-__all__ = ["forget", "hint_path", "read_hint", "selection", "wants_ahead", "write_hint"]
+__all__ = [
+    "Hint",
+    "forget",
+    "hint_path",
+    "read_hint",
+    "selection",
+    "wants_ahead",
+    "write_hint",
+]
 
 HINTS = "hints"
 
@@ -65,12 +74,25 @@ def _plain(value: object) -> bool:
     return type(again) is type(value) and repr(again) == repr(value)
 
 
-def write_hint(path: str, postmaster: Mapping[str, str], init: Mapping[str, object]) -> None:
+@dataclass(frozen=True)
+class Hint:
+    """What the first test of the last such run asked for: the installation (its bin folder:
+    a conftest.py may choose its own) and the needs that select a pooled cluster."""
+
+    bindir: str
+    needs: Needs
+
+
+def write_hint(
+    path: str, bindir: str, postmaster: Mapping[str, str], init: Mapping[str, object]
+) -> None:
     """Remember the first cluster's needs (nothing when they do not survive JSON whole)."""
     if not all(_plain(value) for value in (dict(postmaster), *init.values())):
         forget(path)
         return
-    data = json.dumps({"postmaster": dict(postmaster), "init": dict(init)}, sort_keys=True)
+    data = json.dumps(
+        {"bindir": bindir, "postmaster": dict(postmaster), "init": dict(init)}, sort_keys=True
+    )
     with contextlib.suppress(OSError):  # a hint is worth a try, never an error
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fo:
@@ -83,8 +105,8 @@ def write_hint(path: str, postmaster: Mapping[str, str], init: Mapping[str, obje
         os.replace(staged, path)
 
 
-def read_hint(path: str) -> Needs | None:
-    """The needs a run remembered, or None (no hint, or one that does not read as one)."""
+def read_hint(path: str) -> Hint | None:
+    """The hint a run left, or None (no hint, or one that does not read as one)."""
     try:
         with open(path, encoding="utf-8") as fo:
             data = json.load(fo)
@@ -92,12 +114,16 @@ def read_hint(path: str) -> Needs | None:
         return None
     if not isinstance(data, dict):
         return None
-    postmaster, init = data.get("postmaster"), data.get("init")
-    if not isinstance(postmaster, dict) or not isinstance(init, dict):
+    bindir, postmaster, init = data.get("bindir"), data.get("postmaster"), data.get("init")
+    if (
+        not isinstance(bindir, str)
+        or not isinstance(postmaster, dict)
+        or not isinstance(init, dict)
+    ):
         return None
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in postmaster.items()):
         return None
-    return Needs(conf=postmaster, init=init)
+    return Hint(bindir, Needs(conf=postmaster, init=init))
 
 
 def forget(path: str) -> None:

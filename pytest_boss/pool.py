@@ -332,7 +332,7 @@ class ClusterPool:
         self.check_conf(needs.conf)
         self.check_hba(needs.hba)
         key, reloadable = self.key_of(needs)
-        self.session.note_first(dict(key.postmaster), needs.init)
+        self.session.note_first(self.installation.bindir, dict(key.postmaster), needs.init)
         self._advance(key)
         pooled = self._entries.get(key)
         if pooled is None:

@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from . import ahead
-from .boss.installation import Installation, InstallationError, ProbeCache, find_installation
+from .boss.installation import (
+    Installation,
+    InstallationError,
+    ProbeCache,
+    find_installation,
+    installation_from_path,
+)
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
 from .options import resolve
 from .reaper import OWNER_FILE, reap, write_owner
@@ -164,21 +170,34 @@ class BossSession:
         self._hint = ahead.hint_path(
             self.cache_dir, str(self.config.rootpath), ahead.selection(self.config), self.worker
         )
-        needs = ahead.read_hint(self._hint)
-        if needs is None:
+        hint = ahead.read_hint(self._hint)
+        if hint is None:
             return
-        installs = installations_for(self.config, quiet=True)
-        if installs:
-            self.pool(installs[0]).start_ahead(needs)
+        installation = self._installation_at(hint.bindir)
+        if installation is not None:
+            self.pool(installation).start_ahead(hint.needs)
 
-    def note_first(self, postmaster: Mapping[str, str], init: Mapping[str, object]) -> None:
+    def _installation_at(self, bindir: str) -> Installation | None:
+        """One of this run's installations, else the one at `bindir` (a conftest.py may
+        choose its own); None when there is none there any more."""
+        for installation in installations_for(self.config, quiet=True):
+            if installation.bindir == bindir:
+                return installation
+        try:
+            return installation_from_path(bindir, probes=_probes(self.config))
+        except InstallationError:
+            return None
+
+    def note_first(
+        self, bindir: str, postmaster: Mapping[str, str], init: Mapping[str, object]
+    ) -> None:
         """The first test that asked for a pooled cluster needed this: remember it for the
         next run started the same way."""
         if self._first_noted:
             return
         self._first_noted = True
         if self._hint is not None:
-            ahead.write_hint(self._hint, postmaster, init)
+            ahead.write_hint(self._hint, bindir, postmaster, init)
 
     def session_finished(self, interrupted: bool) -> None:
         """A run that went to its end without any test asking for a pooled cluster forgets its
@@ -251,6 +270,14 @@ def session_of(config: pytest.Config) -> BossSession:
     return config.stash[BossSession.KEY]
 
 
+def _probes(config: pytest.Config) -> ProbeCache | None:
+    """What `postgres --version` and pg_config said last time, while the programs stay the
+    same files: a run need not pay those subprocesses again (None: the cache is off)."""
+    session = config.stash.get(BossSession.KEY, None)
+    cache = session.cache_dir if session is not None else None
+    return ProbeCache(os.path.join(cache, "probes")) if cache else None
+
+
 _INSTALLS = pytest.StashKey[list[Installation]]()
 _INSTALL_ERROR = pytest.StashKey[InstallationError]()
 
@@ -265,11 +292,7 @@ def installations_for(config: pytest.Config, quiet: bool = False) -> list[Instal
         chosen: list[Installation] = []
         try:
             entries = resolve(config, "pg_bin") or (None,)
-            session = config.stash.get(BossSession.KEY, None)
-            cache = session.cache_dir if session is not None else None
-            # What `postgres --version` and pg_config said last time, while the programs stay
-            # the same files: a run need not pay those subprocesses again.
-            probes = ProbeCache(os.path.join(cache, "probes")) if cache else None
+            probes = _probes(config)
             for entry in entries:
                 install = find_installation(entry, probes=probes)
                 if install not in chosen:

@@ -9,6 +9,7 @@ import pytest
 from conftest import InnerRun
 
 from pytest_boss.ahead import forget, hint_path, read_hint, write_hint
+from pytest_boss.boss.installation import Installation, find_installations
 
 # -- the hint file ----------------------------------------------------------------------------
 
@@ -16,11 +17,12 @@ from pytest_boss.ahead import forget, hint_path, read_hint, write_hint
 def test_a_hint_comes_back_as_the_needs_it_remembered(tmp_path: Path) -> None:
     path = hint_path(str(tmp_path), "/project", ["tests"], "main")
     assert read_hint(path) is None
-    write_hint(path, {"max_connections": "42"}, {"data_checksums": True, "locale": "C"})
-    needs = read_hint(path)
-    assert needs is not None
-    assert dict(needs.conf) == {"max_connections": "42"}
-    assert dict(needs.init) == {"data_checksums": True, "locale": "C"}
+    write_hint(path, "/pg/bin", {"max_connections": "42"}, {"data_checksums": True, "locale": "C"})
+    hint = read_hint(path)
+    assert hint is not None
+    assert hint.bindir == "/pg/bin"
+    assert dict(hint.needs.conf) == {"max_connections": "42"}
+    assert dict(hint.needs.init) == {"data_checksums": True, "locale": "C"}
     forget(path)
     assert read_hint(path) is None
     forget(path)  # forgetting twice is no error
@@ -35,8 +37,8 @@ def test_a_hint_comes_back_as_the_needs_it_remembered(tmp_path: Path) -> None:
 )
 def test_needs_json_cannot_give_back_whole_are_not_remembered(tmp_path: Path, init: dict) -> None:
     path = hint_path(str(tmp_path), "/project", [], "main")
-    write_hint(path, {}, {})
-    write_hint(path, {}, init)
+    write_hint(path, "/pg/bin", {}, {})
+    write_hint(path, "/pg/bin", {}, init)
     assert read_hint(path) is None  # and the older hint is gone: it would be wrong now
 
 
@@ -45,9 +47,13 @@ def test_needs_json_cannot_give_back_whole_are_not_remembered(tmp_path: Path, in
     [
         pytest.param("{", id="not-json"),
         pytest.param("[]", id="not-an-object"),
-        pytest.param('{"init": {}}', id="no-postmaster"),
-        pytest.param('{"init": [], "postmaster": {}}', id="init-not-an-object"),
-        pytest.param('{"init": {}, "postmaster": {"port": 5}}', id="setting-not-text"),
+        pytest.param('{"bindir": "/b", "init": {}}', id="no-postmaster"),
+        pytest.param('{"init": {}, "postmaster": {}}', id="no-bindir"),
+        pytest.param('{"bindir": 1, "init": {}, "postmaster": {}}', id="bindir-not-text"),
+        pytest.param('{"bindir": "/b", "init": [], "postmaster": {}}', id="init-not-an-object"),
+        pytest.param(
+            '{"bindir": "/b", "init": {}, "postmaster": {"port": 5}}', id="setting-not-text"
+        ),
     ],
 )
 def test_a_hint_that_does_not_read_as_one_is_ignored(tmp_path: Path, text: str) -> None:
@@ -107,11 +113,16 @@ def test_first(pg_cluster):
 """
 
 
-def _hints(cache: Path) -> list[dict[str, object]]:
+def _hint_files(cache: Path) -> list[dict[str, object]]:
     folder = cache / "hints"
     if not folder.exists():
         return []
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def _hints(cache: Path) -> list[dict[str, object]]:
+    """The needs each hint remembers (its bin folder left out)."""
+    return [{k: v for k, v in hint.items() if k != "bindir"} for hint in _hint_files(cache)]
 
 
 @pytest.fixture
@@ -141,13 +152,15 @@ def _used(pytester: pytest.Pytester) -> tuple[str, str]:
 
 
 def test_the_next_run_finds_its_first_cluster_started_during_collection(
-    pytester: pytest.Pytester, ahead_run: InnerRun
+    pytester: pytest.Pytester, ahead_run: InnerRun, default_installation: Installation
 ) -> None:
     pytester.makepyfile(test_inner=FIRST_TEST)
     cache = pytester.path / "cache"
     ahead_run().assert_outcomes(passed=1)
     assert _ready(pytester) == []  # nothing known yet: the test started it
-    assert _hints(cache) == [{"init": {}, "postmaster": {}}]
+    assert _hint_files(cache) == [
+        {"bindir": default_installation.bindir, "init": {}, "postmaster": {}}
+    ]
 
     ahead_run(wait=60).assert_outcomes(passed=1)
     ready = _ready(pytester)
@@ -235,3 +248,37 @@ def test_under_xdist_each_worker_starts_its_own_first_cluster_ahead(
     assert len(_hints(cache)) == 2  # one per worker; the controller runs no test
     ahead_run("-n", "2").assert_outcomes(passed=4)
     assert list((pytester.path / "clusters").iterdir()) == []
+
+
+def test_a_conftest_that_chooses_its_installation_gets_its_cluster_ahead(
+    pytester: pytest.Pytester, ahead_run: InnerRun, default_installation: Installation
+) -> None:
+    others = [i for i in find_installations() if i.bindir != default_installation.bindir]
+    if not others:
+        pytest.skip("one PostgreSQL installation on this machine: nothing else to choose")
+    chosen = others[0]
+    pytester.makeconftest(
+        CONFTEST
+        + f"""
+import pytest
+from pytest_boss.boss.installation import installation_from_path
+
+@pytest.fixture(scope="session")
+def pg_installation():
+    return installation_from_path({chosen.bindir!r})
+"""
+    )
+    pytester.makepyfile(
+        test_inner=FIRST_TEST
+        + """
+def test_version(pg_cluster):
+    with open("version.txt", "w") as fo:
+        fo.write(pg_cluster.sql("SHOW server_version_num")[0][0])
+"""
+    )
+    cache = pytester.path / "cache"
+    ahead_run().assert_outcomes(passed=2)
+    assert [hint["bindir"] for hint in _hint_files(cache)] == [chosen.bindir]
+    ahead_run(wait=60).assert_outcomes(passed=2)
+    assert _used(pytester)[0] == _ready(pytester)[0]  # the conftest's installation, ahead
+    assert (pytester.path / "version.txt").read_text().startswith(str(chosen.major))
