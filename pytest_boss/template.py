@@ -38,6 +38,7 @@ __all__ = [
     "TemplateError",
     "copy_tree",
     "default_cache_dir",
+    "prune",
     "tree_facts",
 ]
 
@@ -152,6 +153,7 @@ class TemplateCache:
                 try:
                     _hollow_wal(made)
                     self._store(root, entry, key, made)
+                    prune(root, keep=key.digest)
                 finally:
                     shutil.rmtree(made, ignore_errors=True)
 
@@ -238,6 +240,7 @@ class TemplateCache:
     ) -> None:
         try:
             self._store(root, entry, key, made)
+            prune(root, keep=key.digest)
         except OSError as exc:
             self._errors.append(TemplateError(root, f"storing {entry} failed: {exc}"))
         except TemplateError as exc:
@@ -281,6 +284,7 @@ class TemplateCache:
                 "bindir": key.bindir,
                 "version": key.version,
                 "initdb_options": dict(key.options),
+                "postgres_stamp": key.postgres_stamp,
             }
             # Written last, then the whole folder renamed into place: a reader sees all or none.
             with open(os.path.join(data, MANIFEST), "w", encoding="utf-8") as fo:
@@ -295,6 +299,55 @@ class TemplateCache:
     def copy(entry: str, destination: str) -> None:
         """Copy an entry to `destination` (which must not exist), without the manifest."""
         copy_tree(entry, destination)
+
+
+def _stale(entry: str) -> bool:
+    """Whether an entry's PostgreSQL is gone or changed (removed, upgraded, a deleted
+    virtualenv's wheel): no run can ask for it again."""
+    manifest = _manifest(entry)
+    if manifest is None or not isinstance(manifest.get("bindir"), str):
+        return False  # not ours to judge (being written, or not an entry)
+    try:
+        st = os.stat(os.path.join(manifest["bindir"], "postgres"))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    stamp = manifest.get("postgres_stamp")
+    return isinstance(stamp, str) and stamp != f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def prune(root: str, keep: str) -> list[str]:
+    """Remove the entries of binaries that are gone or changed, and staging folders a killed
+    run left; each only while its lock is free (never one in use). Returns what was removed.
+
+    Runs after an entry was stored (rare: a cold cache), so the cache does not grow by one
+    initdb result per upgraded installation or recreated virtualenv, for ever.
+    """
+    from filelock import FileLock, Timeout
+
+    removed: list[str] = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        path = os.path.join(root, name)
+        digest = name.split(".", 1)[0]
+        if digest == keep or not os.path.isdir(path) or os.path.islink(path):
+            continue
+        partial = name.endswith(".partial")
+        if not partial and not _stale(path):
+            continue
+        lock = FileLock(os.path.join(root, f"{digest}.lock"), timeout=0, thread_local=False)
+        try:
+            with lock:
+                if partial or _stale(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+        except (Timeout, OSError):
+            continue  # in use, or not ours to lock: left for another time
+    return removed
 
 
 def _data_end(fd: int, size: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -366,3 +367,39 @@ def test_a_run_folders_owner_is_alive_only_while_that_very_process_runs(tmp_path
     unreadable.mkdir()
     (unreadable / OWNER_FILE).write_text("{")  # being written: not ours to judge
     assert _owner_alive(str(unreadable))
+
+
+def _fake_bindir(folder: Path) -> str:
+    folder.mkdir(parents=True)
+    (folder / "postgres").write_text("#!/bin/sh\n")
+    return str(folder)
+
+
+def test_storing_an_entry_prunes_those_whose_postgres_is_gone_or_changed(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    cache_dir = tmp_path / "cache"
+    calls: list[str] = []
+    bindirs = {name: _fake_bindir(tmp_path / name) for name in ("kept", "gone", "upgraded", "busy")}
+    entries = {}
+    for name, bindir in bindirs.items():
+        key = TemplateKey.of(bindir, "PostgreSQL 15", {})
+        cache = TemplateCache(str(cache_dir), str(tmp_path / "scratch"))
+        entries[name] = Path(cache.get(key, lambda: _fake_initdb(tmp_path, calls)))
+    abandoned = cache_dir / f"{'f' * 20}.abc123.partial"  # a killed run's staging folder
+    (abandoned / "data").mkdir(parents=True)
+    shutil.rmtree(bindirs["gone"])  # a deleted virtualenv's wheel
+    Path(bindirs["upgraded"], "postgres").write_text("#!/bin/sh\n# a newer release\n")
+    shutil.rmtree(bindirs["busy"])  # gone too, but another process is copying it now
+    busy = FileLock(str(cache_dir / f"{entries['busy'].name}.lock"), thread_local=False)
+    with busy:
+        cache = TemplateCache(str(cache_dir), str(tmp_path / "scratch"))
+        key = TemplateKey.of(_fake_bindir(tmp_path / "new"), "PostgreSQL 15", {})
+        cache.copy_to(key, lambda: _fake_initdb(tmp_path, calls), str(tmp_path / "copy"))
+        assert cache.wait() == []
+    assert entries["kept"].exists()
+    assert not entries["gone"].exists()
+    assert not entries["upgraded"].exists()
+    assert entries["busy"].exists()  # left for another time
+    assert not abandoned.exists()
+    assert (cache_dir / key.digest / MANIFEST).exists()
