@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 HINTS = "hints"
+#: Days a hint nobody reads is kept.
+HINT_DAYS = 30
 
 
 def wants_ahead(config: pytest.Config) -> bool:
@@ -98,6 +101,8 @@ def write_hint(
             with open(path, encoding="utf-8") as fo:
                 if fo.read() == data:
                     return
+        else:
+            _prune(os.path.dirname(path))
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         staged = f"{path}.{os.getpid()}.partial"
         with open(staged, "w", encoding="utf-8") as fo:
@@ -123,7 +128,19 @@ def read_hint(path: str) -> Hint | None:
         return None
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in postmaster.items()):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # in use: kept by `_prune`
     return Hint(bindir, Needs(conf=postmaster, init=init))
+
+
+def _prune(folder: str) -> None:
+    """Forget the hints no run has read for HINT_DAYS (a run of one node id leaves one),
+    when a new one is written."""
+    limit = time.time() - HINT_DAYS * 86400
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith((".json", ".partial")) and entry.stat().st_mtime < limit:
+                forget(entry.path)
 
 
 def forget(path: str) -> None:

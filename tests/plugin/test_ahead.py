@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 from conftest import InnerRun
 
-from pytest_boss.ahead import forget, hint_path, read_hint, write_hint
+from pytest_boss.ahead import HINT_DAYS, forget, hint_path, read_hint, write_hint
 from pytest_boss.boss.installation import Installation, find_installations
 
 # -- the hint file ----------------------------------------------------------------------------
@@ -61,6 +63,20 @@ def test_a_hint_that_does_not_read_as_one_is_ignored(tmp_path: Path, text: str) 
     path.parent.mkdir(parents=True)
     path.write_text(text)
     assert read_hint(str(path)) is None
+
+
+def test_hints_no_run_reads_for_a_month_go_when_a_new_one_is_written(tmp_path: Path) -> None:
+    cache = str(tmp_path)
+    paths = {name: hint_path(cache, "/project", [name], "main") for name in ("old", "read", "new")}
+    write_hint(paths["old"], "/pg/bin", {}, {})
+    write_hint(paths["read"], "/pg/bin", {}, {})
+    long_ago = time.time() - (HINT_DAYS + 1) * 86400
+    for name in ("old", "read"):
+        os.utime(paths[name], (long_ago, long_ago))
+    assert read_hint(paths["read"]) is not None  # a run read it: it stays
+    write_hint(paths["new"], "/pg/bin", {}, {})
+    assert not os.path.exists(paths["old"])
+    assert os.path.exists(paths["read"]) and os.path.exists(paths["new"])
 
 
 def test_each_way_of_starting_a_run_has_its_own_hint(tmp_path: Path) -> None:
