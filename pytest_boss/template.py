@@ -20,17 +20,17 @@ those writes; a run ends only after them.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .treecopy import HOLLOW_MIN, MANIFEST, CopyError, copy_tree, copy_tree_elsewhere
 
 __all__ = [
     "MANIFEST",
@@ -42,11 +42,8 @@ __all__ = [
     "tree_facts",
 ]
 
-MANIFEST = ".pytest-boss-template.json"
 _LOCK_TIMEOUT = 600
 _COPY_ATTEMPTS = 3
-#: Files this large may have a trailing hole worth keeping (WAL segments are 1-1024 MB).
-_HOLLOW_MIN = 1 << 20
 _PAGE = 8192
 
 
@@ -166,14 +163,17 @@ class TemplateCache:
             os.path.join(root, f"{key.digest}.lock"), timeout=_LOCK_TIMEOUT, thread_local=False
         )
 
-    def copy_to(self, key: TemplateKey, build: Callable[[], str], destination: str) -> str:
+    def copy_to(
+        self, key: TemplateKey, build: Callable[[], str], destination: str, elsewhere: bool = False
+    ) -> str:
         """Copy the entry for `key` to `destination` (which must not exist); return the entry.
 
         An entry with a manifest is used without a lock (it was renamed into place whole); the
         copy is checked against the manifest as it is made. A missing entry is built: the copy
         is then made from initdb's result and the entry stored in the background. A copy that
         disagrees with the manifest is removed, the entry checked and rebuilt if damaged under
-        its lock, and copied again.
+        its lock, and copied again. `elsewhere` copies an entry in another process (see
+        treecopy: for a thread working while the main thread is busy).
         """
         self._await(key)
         root = self._root()
@@ -186,7 +186,7 @@ class TemplateCache:
                 self._ensure(root, entry, key, build)
                 manifest = _manifest(entry)
             try:
-                facts = copy_tree(entry, destination)
+                facts = _copy(entry, destination, elsewhere)
             except OSError:
                 facts = None  # rebuilt or removed under us while copying
             if manifest is not None and facts == (manifest.get("files"), manifest.get("bytes")):
@@ -301,6 +301,15 @@ class TemplateCache:
         copy_tree(entry, destination)
 
 
+def _copy(entry: str, destination: str, elsewhere: bool) -> tuple[int, int]:
+    if elsewhere:
+        try:
+            return copy_tree_elsewhere(entry, destination)
+        except CopyError:
+            shutil.rmtree(destination, ignore_errors=True)  # then in this process
+    return copy_tree(entry, destination)
+
+
 def _stale(entry: str) -> bool:
     """Whether an entry's PostgreSQL is gone or changed (removed, upgraded, a deleted
     virtualenv's wheel): no run can ask for it again."""
@@ -350,25 +359,6 @@ def prune(root: str, keep: str) -> list[str]:
     return removed
 
 
-def _data_end(fd: int, size: int) -> int:
-    """Where the data of a file ends when all after it is a hole; else its size."""
-    try:
-        hole = os.lseek(fd, 0, os.SEEK_HOLE)
-        if hole >= size:
-            return size
-        try:
-            os.lseek(fd, hole, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:  # no data after the hole
-                return hole
-            raise
-        return size  # data after a hole: copy it all
-    except (OSError, AttributeError):  # no SEEK_HOLE here
-        return size
-    finally:
-        os.lseek(fd, 0, os.SEEK_SET)
-
-
 def _manifest(entry: str) -> dict[str, Any] | None:
     try:
         with open(os.path.join(entry, MANIFEST), encoding="utf-8") as fo:
@@ -376,43 +366,6 @@ def _manifest(entry: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
-
-
-def copy_tree(source: str, destination: str) -> tuple[int, int]:
-    """Copy a data directory; (files, bytes) copied, counted as the manifest counts them.
-
-    Contents only (no timestamps or xattrs), with the kernel copying the bytes (sendfile):
-    about 40% less time than shutil.copytree for initdb's ~1,000 files. Folders keep their
-    modes; files are created 0600, as initdb made them; links are copied as links. The
-    manifest at the top is left out.
-    """
-    counts = [0, 0]
-    _copy_dir(source, destination, counts, top=True)
-    return counts[0], counts[1]
-
-
-def _copy_dir(source: str, destination: str, counts: list[int], top: bool = False) -> None:
-    mode = stat.S_IMODE(os.stat(source).st_mode)
-    os.mkdir(destination, 0o700)
-    if mode != 0o700:
-        os.chmod(destination, mode)
-    with os.scandir(source) as entries:
-        for entry in entries:
-            target = os.path.join(destination, entry.name)
-            if entry.is_dir():  # a link to a folder is copied, neither counted nor followed
-                if entry.is_symlink():
-                    os.symlink(os.readlink(entry.path), target)
-                else:
-                    _copy_dir(entry.path, target, counts)
-                continue
-            if top and entry.name == MANIFEST:
-                continue
-            counts[0] += 1
-            if entry.is_symlink():
-                os.symlink(os.readlink(entry.path), target)
-                counts[1] += entry.stat(follow_symlinks=False).st_size
-            else:
-                counts[1] += _copy_file(entry.path, target)
 
 
 def _hollow_wal(data: str) -> None:
@@ -433,52 +386,10 @@ def _hollow_wal(data: str) -> None:
             continue
         with open(path, "rb") as fo:
             content = fo.read()
-        if len(content) < _HOLLOW_MIN:
+        if len(content) < HOLLOW_MIN:
             continue
         used = len(content.rstrip(b"\0"))
         used = -(-used // _PAGE) * _PAGE  # whole pages
         if used < len(content):
             os.truncate(path, used)
             os.truncate(path, len(content))  # the same size, the tail now a hole
-
-
-def _copy_file(source: str, destination: str) -> int:
-    """Copy one file (kernel-side when it can); the size of the copy.
-
-    A large file whose end is a hole (a hollowed WAL segment) gets the same hole.
-    """
-    fd_in = os.open(source, os.O_RDONLY)
-    try:
-        fd_out = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            size = os.fstat(fd_in).st_size
-            end = _data_end(fd_in, size) if size >= _HOLLOW_MIN else size
-            _copy_range(fd_in, fd_out, end)
-            if end < size:
-                os.ftruncate(fd_out, size)  # the rest a hole, as in the source
-            return os.fstat(fd_out).st_size
-        finally:
-            os.close(fd_out)
-    finally:
-        os.close(fd_in)
-
-
-def _copy_range(fd_in: int, fd_out: int, count: int) -> None:
-    """The first `count` bytes (fewer when the source is shorter now)."""
-    done = 0
-    try:
-        while done < count:
-            sent = os.sendfile(fd_out, fd_in, done, count - done)
-            if sent == 0:
-                return
-            done += sent
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
-            raise
-        os.lseek(fd_in, done, os.SEEK_SET)
-        os.lseek(fd_out, done, os.SEEK_SET)
-        while done < count and (chunk := os.read(fd_in, min(1 << 20, count - done))):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd_out, view) :]
-            done += len(chunk)
