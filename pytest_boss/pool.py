@@ -733,8 +733,8 @@ class ClusterPool:
         self._settle(pooled)
         keep = self.session.keep if keep is None else keep
         try:
-            # Data about to be deleted needs no shutdown checkpoint.
-            self._stop(pooled, "fast" if keep else "immediate")
+            # Fast even when the data goes: see Cluster.drop (immediate can leak shared memory).
+            self._stop(pooled, "fast")
         except ControlError:
             if pooled.cluster.running():
                 pooled.cluster.stop("immediate")
@@ -752,13 +752,13 @@ class ClusterPool:
         errors: list[BaseException] = []
         everything = [*self._private, *self._entries.values()]
         if not self.session.keep:
-            # Every server told at once to go (their data goes too: no checkpoint needed);
-            # each is then awaited and removed, their shutdowns overlapping.
+            # Every server told at once to go; each is then awaited and removed, their
+            # shutdowns overlapping.
             for pooled in everything:
                 self._settle(pooled)
                 with contextlib.suppress(ControlError, OSError):
                     if pooled.cluster.running():
-                        pooled.cluster.stop("immediate", nowait=True)
+                        pooled.cluster.stop("fast", nowait=True)
         for pooled in everything:
             try:
                 self._discard(pooled)

@@ -76,7 +76,9 @@ def _stop_postmaster(data_dir: str) -> None:
     real = os.path.realpath(data_dir).encode()
     if real not in cmdline and data_dir.encode() not in cmdline:
         return  # the pid was reused by a process that is not this server
-    for sig, grace in ((signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+    # Fast shutdown first (an immediate one can leave a shared memory segment behind: see
+    # Cluster.drop), then immediate, then SIGKILL.
+    for sig, grace in ((signal.SIGINT, 5.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
         try:
             os.kill(pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -102,7 +104,7 @@ def _socket_dir(data_dir: str) -> str | None:
 def reap(parent: str, keep: str | None = None) -> list[str]:
     """Stop and remove the run folders in `parent` whose owner is gone (not `keep`).
 
-    A postmaster that was killed (by a test, or by SIGKILL here when SIGQUIT did not end
+    A postmaster that was killed (by a test, or by SIGKILL here when no shutdown ended
     it) also has its shared memory removed. Returns the folders removed.
     """
     removed = []

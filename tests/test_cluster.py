@@ -409,6 +409,24 @@ def test_drop_leaves_nothing(make_cluster: MakeCluster) -> None:
     assert pid is not None and not os.path.exists(f"/proc/{pid}")
 
 
+def test_drop_stops_a_running_server_fast(make_cluster: MakeCluster) -> None:
+    """Not immediate, though the data goes: an immediate shutdown right after a start kills
+    children that may be making a shared memory segment, which then stays in /dev/shm."""
+    cluster = make_cluster()
+    cluster.start()
+    # The log goes with the data: a second name on the same filesystem keeps it readable.
+    kept = os.path.join(os.path.dirname(cluster.path), f"kept-{os.getpid()}.log")
+    os.link(cluster.log_path, kept)
+    try:
+        cluster.drop()
+        with open(kept, encoding="utf-8", errors="replace") as fo:
+            log = fo.read()
+    finally:
+        os.remove(kept)
+    assert "received fast shutdown request" in log
+    assert "immediate shutdown" not in log
+
+
 def test_drop_of_a_stopped_cluster(make_cluster: MakeCluster) -> None:
     cluster = make_cluster()
     places = _leftovers(cluster)

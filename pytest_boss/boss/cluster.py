@@ -41,6 +41,7 @@ from .control import (
     PID_LINE_ADDRESS,
     PID_LINE_PORT,
     PID_LINE_SOCKET_DIR,
+    ControlError,
     Controller,
     Options,
     PortInUseError,
@@ -590,11 +591,21 @@ class Cluster:
         return log_tail(self.log_path, offset, 1000).splitlines()
 
     def drop(self) -> None:
-        """Stop the server when running (immediate: the data goes anyway), and remove the
-        data, its link and private folder, and the socket folder. Nothing is left on disk."""
+        """Stop the server when running, and remove the data, its link and private folder,
+        and the socket folder. Nothing is left on disk, nor in shared memory.
+
+        The stop is fast, not immediate, though the data goes anyway: right after a start,
+        an immediate shutdown kills children that may be creating a shared memory segment
+        (about one stop in ten here), which then stays in /dev/shm for good. A fast one
+        costs about 4 ms more.
+        """
         if os.path.exists(self.path):
             if self.running():
-                self.controller.stop("immediate")
+                try:
+                    self.controller.stop("fast")
+                except ControlError:
+                    if self.running():
+                        self.controller.stop("immediate")
             else:
                 # Killed (SIGKILL): its shared memory stays unless removed now, since no
                 # server will start on this data directory again.

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -168,6 +170,44 @@ def test_fails(pg_cluster):
     result = run_default()  # the plugin's own choice of folder: /dev/shm or /tmp
     result.assert_outcomes(passed=1, failed=1)
     _assert_nothing_left(json.loads(state.read_text()))
+
+
+SHUTDOWN_SUITE = """
+import os
+
+def keep_log(cluster, name):
+    # The log goes with the cluster: a second name on the same filesystem keeps it.
+    os.link(cluster.log_path, os.path.join(os.environ["KEEP"], name))
+
+def test_pooled(pg_cluster):
+    keep_log(pg_cluster, "pooled.log")
+
+def test_private(pg_cluster_factory):
+    keep_log(pg_cluster_factory(), "private.log")
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="needs a RAM folder for --pg-dir")
+def test_servers_are_stopped_fast_not_immediate(
+    pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An immediate shutdown an instant after a start can kill a child making a shared
+    memory segment, which then stays in /dev/shm: the plugin stops its servers fast, at a
+    private cluster's teardown and at the end of the run."""
+    folder = Path(tempfile.mkdtemp(prefix="boss-shutdown-", dir="/dev/shm"))
+    try:
+        folder.chmod(0o755)
+        keep = folder / "kept"
+        keep.mkdir()
+        monkeypatch.setenv("KEEP", str(keep))
+        pytester.makepyfile(test_inner=SHUTDOWN_SUITE)
+        run_default(f"--pg-dir={folder}").assert_outcomes(passed=2)
+        for name in ("pooled.log", "private.log"):
+            log = (keep / name).read_text(errors="replace")
+            assert "received fast shutdown request" in log, name
+            assert "immediate shutdown" not in log, name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize(
