@@ -7,6 +7,10 @@ from `pytest_sessionstart`, so its copy and start overlap pytest's collection in
 delaying the first test. A wrong guess costs one cluster that no test uses (stopped at the
 end like every other) and the memory is corrected; a run whose tests need no cluster
 forgets it, so the next one starts nothing.
+
+Without a hint (a first run, a new selection), the cluster of the first collected test that
+needs one is started when collection is done (`pytest_collection_finish`), while the tests
+before it run.
 """
 
 from __future__ import annotations

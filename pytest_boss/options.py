@@ -94,8 +94,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "pg_no_cache",
         "bool",
-        "run initdb for this run only, without reading or writing the template cache, and "
-        "start no cluster before a test asks (default: off)",
+        "run initdb for this run only, without reading or writing the template cache or "
+        "its memory of the first cluster a run needed (default: off)",
         env=True,
         default=False,
     ),

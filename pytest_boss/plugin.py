@@ -51,6 +51,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         session_of(session.config).start_ahead()
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Nothing started ahead yet: start the cluster the first test that needs one will want,
+    while the tests before it run (see ahead.py)."""
+    if wants_ahead(session.config):
+        session_of(session.config).start_for(session.items)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run whose tests needed no cluster starts none ahead next time (see ahead.py)."""
     boss = session.config.stash.get(BossSession.KEY, None)

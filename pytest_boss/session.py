@@ -16,7 +16,7 @@ import secrets
 import signal
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -32,6 +32,8 @@ from .boss.installation import (
     installation_from_path,
 )
 from .boss.privileges import ServerUser, place_directory, remove_placed, server_user
+from .errors import MarkerError
+from .markers import needs_of
 from .options import resolve
 from .reaper import OWNER_FILE, reap, write_owner
 from .template import default_cache_dir
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LOG_KEY", "BossSession", "LogMark", "installations_for", "session_of"]
 
+#: Collected tests looked at for the first one that needs a cluster (a bound on the time
+#: spent between collection and the first test).
+FIRST_ITEMS = 5000
 #: Minimum free space on a RAM-backed folder before clusters go there.
 SHM_MIN_FREE = 512 * 1024 * 1024
 SHM = "/dev/shm"
@@ -93,6 +98,7 @@ class BossSession:
         #: Where this run's first-cluster hint lives (see ahead.py), and whether a test asked.
         self._hint: str | None = None
         self._first_noted = False
+        self._ahead_started = False
         atexit.register(self.close)
 
     # -- where things go ---------------------------------------------------------------------
@@ -175,7 +181,31 @@ class BossSession:
             return
         installation = self._installation_at(hint.bindir)
         if installation is not None:
+            self._ahead_started = True
             self.pool(installation).start_ahead(hint.needs)
+
+    def start_for(self, items: Sequence[pytest.Item]) -> None:
+        """Collection is done and nothing was started ahead: start the cluster the first
+        test that needs one will want, while the tests before it run."""
+        if self._ahead_started:
+            return
+        for item in items[:FIRST_ITEMS]:
+            if "pg_lease" not in getattr(item, "fixturenames", ()):
+                continue
+            try:
+                needs = needs_of(item)
+            except MarkerError:
+                return  # that test reports it
+            callspec = getattr(item, "callspec", None)
+            chosen = callspec.params.get("pg_installation") if callspec is not None else None
+            installs = installations_for(self.config, quiet=True)
+            installation = chosen if isinstance(chosen, Installation) else None
+            if installation is None and installs:
+                installation = installs[0]
+            if installation is not None:
+                self._ahead_started = True
+                self.pool(installation).start_ahead(needs)
+            return
 
     def _installation_at(self, bindir: str) -> Installation | None:
         """One of this run's installations, else the one at `bindir` (a conftest.py may

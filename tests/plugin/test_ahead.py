@@ -298,3 +298,43 @@ def test_version(pg_cluster):
     ahead_run(wait=60).assert_outcomes(passed=2)
     assert _used(pytester)[0] == _ready(pytester)[0]  # the conftest's installation, ahead
     assert (pytester.path / "version.txt").read_text().startswith(str(chosen.major))
+
+
+WAITS_FIRST = """
+import glob, os, time
+
+def test_a_no_server(request):
+    deadline = time.monotonic() + float(os.environ["WAIT_FOR"])
+    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "*", "data", "postmaster.pid")
+    found = []
+    while not found and time.monotonic() < deadline:
+        found = [p for p in glob.glob(pattern) if "ready" in open(p).read()]
+        time.sleep(0.01)
+    with open("found.txt", "w") as fo:
+        fo.write("\\n".join(os.path.realpath(os.path.dirname(p)) for p in found))
+
+def test_b_cluster(pg_cluster):
+    with open("used.txt", "w") as fo:
+        fo.write(os.path.realpath(pg_cluster.data_dir) + "\\n0")
+"""
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_without_a_hint_the_first_needed_cluster_starts_while_earlier_tests_run(
+    pytester: pytest.Pytester, ahead_run: InnerRun, monkeypatch: pytest.MonkeyPatch, cache: bool
+) -> None:
+    pytester.makepyfile(test_inner=WAITS_FIRST)
+    monkeypatch.setenv("WAIT_FOR", "60")
+    ahead_run(*(() if cache else ("--pg-no-cache",))).assert_outcomes(passed=2)
+    found = (pytester.path / "found.txt").read_text().split()
+    assert len(found) == 1  # started while test_a_no_server ran...
+    assert _used(pytester)[0] == found[0]  # ...and lent to test_b_cluster
+
+
+def test_a_run_whose_selected_tests_need_no_cluster_starts_none(
+    pytester: pytest.Pytester, ahead_run: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_inner=WAITS_FIRST)
+    monkeypatch.setenv("WAIT_FOR", "3")  # a cluster started ahead would be ready in far less
+    ahead_run("-k", "no_server").assert_outcomes(passed=1)
+    assert (pytester.path / "found.txt").read_text().split() == []
