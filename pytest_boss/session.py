@@ -196,12 +196,13 @@ class BossSession:
                 needs = needs_of(item)
             except MarkerError:
                 return  # that test reports it
+            # The test's own installation when --pg-bin names several, else the first.
             callspec = getattr(item, "callspec", None)
             chosen = callspec.params.get("pg_installation") if callspec is not None else None
-            installs = installations_for(self.config, quiet=True)
-            installation = chosen if isinstance(chosen, Installation) else None
-            if installation is None and installs:
-                installation = installs[0]
+            if isinstance(chosen, Installation):
+                installation: Installation | None = chosen
+            else:
+                installation = next(iter(installations_for(self.config, quiet=True)), None)
             if installation is not None:
                 self._ahead_started = True
                 self.pool(installation).start_ahead(needs)
