@@ -188,10 +188,8 @@ class ClusterPool:
         self._serial = itertools.count(1)
         # One thread: the next database is made, and the last one dropped, while a test runs.
         self._executor: ThreadPoolExecutor | None = None
-        #: The cluster being made before any test asked (`start_ahead`), and whether copies
-        #: are made in another process meanwhile (the main thread is busy collecting).
+        #: The cluster being made before any test asked (`start_ahead`).
         self._ahead: threading.Thread | None = None
-        self._copy_elsewhere = False
 
     # -- shared machinery --------------------------------------------------------------------
 
@@ -316,14 +314,10 @@ class ClusterPool:
     def _make_ahead(self, needs: Needs) -> None:
         # A guess from the last run: when it fails, the first test that needs the cluster
         # makes it again and reports what went wrong (`_make` leaves nothing running).
-        self._copy_elsewhere = True
-        try:
-            with contextlib.suppress(Exception):
-                self.check_init(needs.init)
-                key, _ = self.key_of(needs)
-                self._new_entry(key, needs.init)
-        finally:
-            self._copy_elsewhere = False
+        with contextlib.suppress(Exception):
+            self.check_init(needs.init)
+            key, _ = self.key_of(needs)
+            self._new_entry(key, needs.init)
 
     def _join_ahead(self) -> None:
         if self._ahead is not None:
@@ -673,7 +667,9 @@ class ClusterPool:
                 self._template_key(init),
                 lambda: self._initdb(init, holders),
                 data,
-                elsewhere=self._copy_elsewhere,
+                # Made ahead: copied in another process, since the main thread is busy
+                # collecting (a thread's copy would fight it for the interpreter lock).
+                elsewhere=threading.current_thread() is self._ahead,
             )
         except BaseException as exc:
             for holder in holders:

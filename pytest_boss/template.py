@@ -38,6 +38,7 @@ __all__ = [
     "TemplateError",
     "copy_tree",
     "default_cache_dir",
+    "postgres_stamp",
     "prune",
     "tree_facts",
 ]
@@ -77,6 +78,12 @@ def tree_facts(path: str) -> tuple[int, int]:
     return count, size
 
 
+def postgres_stamp(bindir: str) -> str:
+    """What changes when the postgres program of `bindir` is replaced (size and time)."""
+    st = os.stat(os.path.join(bindir, "postgres"))
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 @dataclass(frozen=True)
 class TemplateKey:
     """What makes two initdb results interchangeable."""
@@ -88,11 +95,10 @@ class TemplateKey:
 
     @classmethod
     def of(cls, bindir: str, version: str, options: Mapping[str, object]) -> TemplateKey:
-        st = os.stat(os.path.join(bindir, "postgres"))
         return cls(
             bindir,
             version,
-            f"{st.st_size}:{st.st_mtime_ns}",
+            postgres_stamp(bindir),
             tuple(sorted((name, repr(value)) for name, value in options.items())),
         )
 
@@ -317,13 +323,13 @@ def _stale(entry: str) -> bool:
     if manifest is None or not isinstance(manifest.get("bindir"), str):
         return False  # not ours to judge (being written, or not an entry)
     try:
-        st = os.stat(os.path.join(manifest["bindir"], "postgres"))
+        current = postgres_stamp(manifest["bindir"])
     except FileNotFoundError:
         return True
     except OSError:
         return False
     stamp = manifest.get("postgres_stamp")
-    return isinstance(stamp, str) and stamp != f"{st.st_size}:{st.st_mtime_ns}"
+    return isinstance(stamp, str) and stamp != current
 
 
 def prune(root: str, keep: str) -> list[str]:
