@@ -1,8 +1,9 @@
-"""Exceptions for a user's mistakes in markers, fixtures and options.
+"""The plugin's own exceptions, under one root: `PytestBossError`.
 
 Each class is one kind of mistake and carries its facts as attributes; `str()` says what is
-wrong and what to do. They all derive from `BossUsageError`, which the plugin reports at
-setup as a short message naming the test, without a traceback into pytest-boss.
+wrong and what to do. A test's mistakes (markers, settings, rules, handles) derive from
+`BossUsageError`, which the plugin reports as a short message ending in the test's own line.
+The core's errors have their own root, `pytest_boss.boss.BossError`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ __all__ = [
     "InitdbError",
     "ManagedSettingError",
     "MarkerError",
+    "OptionError",
+    "PytestBossError",
     "SettingValueError",
     "TemplateLoadError",
     "UnknownSettingError",
@@ -26,8 +29,23 @@ __all__ = [
 _SERVER_MESSAGE = re.compile(r"\b(FATAL|PANIC|ERROR|DETAIL|HINT):")
 
 
-class BossUsageError(Exception):
-    """Base class: the test asked for something pytest-boss cannot give."""
+class PytestBossError(Exception):
+    """Root of every error the plugin itself raises (not the core's, nor the server's)."""
+
+
+class BossUsageError(PytestBossError):
+    """The test asked for something pytest-boss cannot give."""
+
+
+class OptionError(PytestBossError, ValueError):
+    """An option's value cannot be understood; says which option, where from, and why."""
+
+    def __init__(self, option: str, source: str, value: object, reason: str) -> None:
+        self.option = option
+        self.source = source
+        self.value = value
+        self.reason = reason
+        super().__init__(f"pytest-boss: {source} {option}={value!r}: {reason}")
 
 
 class MarkerError(BossUsageError, TypeError):

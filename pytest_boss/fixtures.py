@@ -1,10 +1,11 @@
-"""The fixtures of pytest-boss, in layers a conftest.py may override by name.
+"""The fixtures of pytest-boss.
 
-Session layers: `pg_session` (this process's state), `pg_installation` (the binaries; one
-per --pg-bin when several are given), `pg_pool` (running clusters keyed by postmaster-level
-configuration), `pg_template_loader` (what fills pg_database's template). Per-test views:
-`pg_lease` (this test's use of a pooled cluster), `pg_cluster`, `pg_conf`, `pg_hba`,
-`pg_database`, and `pg_cluster_factory` for private clusters.
+Public: `pg_cluster`, `pg_conf`, `pg_hba`, `pg_database`, `pg_cluster_factory`, and two
+documented override points a conftest.py may redefine: `pg_installation` (the binaries; one
+per --pg-bin when several are given) and `pg_template_loader` (what fills pg_database's
+template). Internal layers carry a leading underscore: `_pg_session` (this process's
+state), `_pg_pool` (running clusters keyed by postmaster-level configuration) and
+`_pg_lease` (this test's use of a pooled cluster).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import pytest
 
 from .database import Database
 from .errors import MarkerError, TemplateLoadError
+from .logs import LOG_KEY, mark_of
 from .markers import Needs, call_marker, needs_of
-from .session import LOG_KEY, BossSession, installations_for, session_of
+from .session import LEASE_FIXTURE, BossSession, installations_for, session_of
 
 if TYPE_CHECKING:
     # Imported where first used: a run whose tests need no server loads none of it.
@@ -31,15 +33,15 @@ if TYPE_CHECKING:
     from .pool import ClusterPool
 
 __all__ = [
+    "_pg_lease",
+    "_pg_pool",
+    "_pg_session",
     "pg_cluster",
     "pg_cluster_factory",
     "pg_conf",
     "pg_database",
     "pg_hba",
     "pg_installation",
-    "pg_lease",
-    "pg_pool",
-    "pg_session",
     "pg_template_loader",
 ]
 
@@ -48,7 +50,7 @@ ClusterFactory = Callable[..., "Cluster"]
 
 
 @pytest.fixture(scope="session")
-def pg_session(pytestconfig: pytest.Config) -> Generator[BossSession, None, None]:
+def _pg_session(pytestconfig: pytest.Config) -> Generator[BossSession, None, None]:
     """This process's pytest-boss state; every server it started is stopped at the end."""
     session = session_of(pytestconfig)
     try:
@@ -69,9 +71,9 @@ def pg_installation(request: pytest.FixtureRequest) -> Installation:
 
 
 @pytest.fixture(scope="session")
-def pg_pool(pg_session: BossSession, pg_installation: Installation) -> ClusterPool:
+def _pg_pool(_pg_session: BossSession, pg_installation: Installation) -> ClusterPool:
     """The running clusters of this worker for one installation."""
-    return pg_session.pool(pg_installation)
+    return _pg_session.pool(pg_installation)
 
 
 def _template_loader(sources: Iterable[str], rootdir: str) -> TemplateLoader | None:
@@ -117,8 +119,8 @@ def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
 
     Override it in conftest.py (session scope) to return your own `loader(database)`.
     """
-    session = session_of(pytestconfig)
-    return _template_loader(session.template_sources, str(pytestconfig.rootpath))
+    options = session_of(pytestconfig).options
+    return _template_loader(options.template, options.rootdir)
 
 
 #: Collected tests the pool looks at before the first test (a bound on the time the first
@@ -130,7 +132,7 @@ def _collected_needs(items: Sequence[pytest.Item]) -> Iterator[Needs]:
     """What each collected test that uses a pooled cluster needs (its merged markers); a
     malformed marker is left to its own test, which reports it."""
     for item in items[:PLAN_ITEMS]:
-        if "pg_lease" not in getattr(item, "fixturenames", ()):
+        if LEASE_FIXTURE not in getattr(item, "fixturenames", ()):
             continue
         try:
             yield needs_of(item)
@@ -139,65 +141,63 @@ def _collected_needs(items: Sequence[pytest.Item]) -> Iterator[Needs]:
 
 
 @pytest.fixture
-def pg_lease(request: pytest.FixtureRequest, pg_pool: ClusterPool) -> Generator[Lease, None, None]:
-    """This test's use of a pooled cluster, with its markers applied, undone at teardown."""
-    session = pg_pool.session
-    pg_pool.plan(_collected_needs(request.session.items))
+def _pg_lease(request: pytest.FixtureRequest, _pg_pool: ClusterPool) -> Lease:
+    """This test's use of a pooled cluster, with its markers applied (the next test's lease
+    starts from the pool's files again)."""
+    _pg_pool.plan(_collected_needs(request.session.items))
     needs = needs_of(request.node)
-    pooled, reloadable = pg_pool.acquire(needs)
+    pooled, reloadable = _pg_pool.acquire(needs)
     from .lease import Lease
 
-    lease = Lease(pg_pool, pooled)
+    lease = Lease(_pg_pool, pooled)
     request.node.stash.setdefault(LOG_KEY, []).append(lease.mark)
-    try:
-        rules = [*needs.hba, *session.default_hba] if needs.hba_replace else list(needs.hba)
-        if lease.apply(reloadable, rules, needs.hba_replace):
-            request.node.stash[LOG_KEY].append(lease.mark)
-        yield lease
-    finally:
-        lease.release()
+    default_hba = _pg_pool.workspace.options.hba
+    rules = [*needs.hba, *default_hba] if needs.hba_replace else list(needs.hba)
+    if lease.apply(reloadable, rules, needs.hba_replace):
+        request.node.stash[LOG_KEY].append(lease.mark)
+    return lease
 
 
 @pytest.fixture
-def pg_cluster(pg_lease: Lease) -> Cluster:
+def pg_cluster(_pg_lease: Lease) -> Cluster:
     """A running Cluster with this test's markers applied; shared with tests of the same
     postmaster-level needs, and restored after the test."""
-    return pg_lease.cluster
+    return _pg_lease.cluster
 
 
 @pytest.fixture
-def pg_conf(pg_lease: Lease) -> ConfHandle:
+def pg_conf(_pg_lease: Lease) -> ConfHandle:
     """The settings of this test's cluster: read the effective value, assign to apply at
     once (reload or restart), `del` to drop the test's own value; undone after the test."""
     from .handles import ConfHandle
 
-    return ConfHandle(pg_lease)
+    return ConfHandle(_pg_lease)
 
 
 @pytest.fixture
-def pg_hba(pg_lease: Lease) -> HbaHandle:
+def pg_hba(_pg_lease: Lease) -> HbaHandle:
     """The pg_hba.conf records of this test's cluster; edits apply at once, undone after."""
     from .handles import HbaHandle
 
-    return HbaHandle(pg_lease)
+    return HbaHandle(_pg_lease)
 
 
 @pytest.fixture
 def pg_database(
-    pg_lease: Lease, pg_pool: ClusterPool, pg_template_loader: TemplateLoader | None
+    _pg_lease: Lease, _pg_pool: ClusterPool, pg_template_loader: TemplateLoader | None
 ) -> Generator[Database, None, None]:
     """A fresh database for this test, copied from the template database, dropped after."""
-    database = pg_pool.new_database(pg_lease.pooled, pg_template_loader)
+    database = _pg_pool.new_database(_pg_lease.pooled, pg_template_loader)
     try:
         yield database
     finally:
-        if pg_lease.cluster.running():
-            pg_pool.drop_database(pg_lease.pooled, database)
+        if _pg_lease.cluster.running():
+            _pg_pool.drop_database(_pg_lease.pooled, database)
 
 
 @pytest.fixture
 def pg_cluster_factory(
-    request: pytest.FixtureRequest, pg_pool: ClusterPool
+    request: pytest.FixtureRequest, _pg_pool: ClusterPool
 ) -> Generator[ClusterFactory, None, None]:
     """`pg_cluster_factory(conf={...}, hba=[...], **initdb_options)`: private running clusters
     for this test (several allowed), stopped and removed after it."""
@@ -211,11 +211,9 @@ def pg_cluster_factory(
         settings = call_marker("pg_conf", (dict(conf or {}),), {})
         rules, _ = call_marker("pg_hba", tuple(hba), {})
         init = call_marker("pg_init", (), initdb_options)
-        pooled = pg_pool.private(settings, rules, init)
+        pooled = _pg_pool.private(settings, rules, init)
         made.append(pooled)
-        from .lease import Lease
-
-        request.node.stash.setdefault(LOG_KEY, []).append(Lease.mark_of(pooled.cluster))
+        request.node.stash.setdefault(LOG_KEY, []).append(mark_of(pooled.cluster.log_path))
         return pooled.cluster
 
     try:
@@ -224,7 +222,7 @@ def pg_cluster_factory(
         errors = []
         for pooled in made:
             try:
-                pg_pool.discard_private(pooled)
+                _pg_pool.discard_private(pooled)
             except Exception as exc:
                 errors.append(exc)
         if errors:

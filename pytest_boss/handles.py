@@ -1,24 +1,24 @@
-"""The per-test handles `pg_conf` and `pg_hba`: edits that apply at once and are undone.
+"""The per-test handles `pg_conf` and `pg_hba`: edits that apply at once, for one test.
 
 `ConfHandle` is a mutable mapping over the server's settings: reading gives the effective
 value, writing applies it (reload or restart, as the setting's context requires). `HbaHandle`
 is the list of pg_hba.conf records: every edit is written and reloaded. Both work through
-the test's `Lease`, which undoes everything at teardown.
+the test's `Lease`; no other test sees the edits, since the next test's lease brings the
+files back to the pool's (see lease.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, Union, overload
+from typing import Any, overload
 
 from .boss import hba as pghba
+from .boss.config import Value
 from .errors import HbaRuleError
 from .lease import Lease
 from .markers import setting_text
 
 __all__ = ["ConfHandle", "HbaHandle"]
-
-Value = Union[str, int, float, bool]
 
 
 class ConfHandle(MutableMapping[str, str]):

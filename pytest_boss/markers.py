@@ -10,10 +10,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import pytest
 
+from .boss.config import Value
 from .errors import MarkerError
 
 __all__ = [
@@ -25,8 +26,6 @@ __all__ = [
     "pg_init_signature",
     "setting_text",
 ]
-
-Value = Union[str, int, float, bool]
 
 
 def setting_text(value: object) -> str:

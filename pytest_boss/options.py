@@ -1,19 +1,24 @@
-"""The plugin's options: one table, and one resolver that applies the precedence rule.
+"""The plugin's options: one table, resolved once into a frozen `RunOptions`.
 
 Each option has a command-line form, an ini twin and, for per-machine facts, an environment
-variable. `resolve` reads them in the order command line, ini file, environment, default, so
-the precedence is written once here and nowhere else.
+variable. `RunOptions.from_config` reads them in the order command line, ini file,
+environment, default; it is the only code of the plugin that reads `getoption`, `getini` or
+the environment, and everything else receives its result.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
 
-__all__ = ["OPTIONS", "Option", "add_options", "resolve"]
+from .errors import OptionError
+
+__all__ = ["OPTIONS", "Option", "RunOptions", "add_options", "resolve"]
 
 Kind = Literal["string", "paths", "lines", "bool", "int"]
 
@@ -152,17 +157,6 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(option.name, option.help, type="string", default=None)
 
 
-class OptionError(ValueError):
-    """An option's value cannot be understood; says which option, where from, and why."""
-
-    def __init__(self, option: Option, source: str, value: object, reason: str) -> None:
-        self.option = option
-        self.source = source
-        self.value = value
-        self.reason = reason
-        super().__init__(f"pytest-boss: {source} {option.name}={value!r}: {reason}")
-
-
 def _from_text(option: Option, source: str, text: str) -> Any:
     """Convert an environment (or ini string) value to the option's type."""
     if option.kind == "bool":
@@ -171,12 +165,14 @@ def _from_text(option: Option, source: str, text: str) -> Any:
             return True
         if lowered in _FALSE:
             return False
-        raise OptionError(option, source, text, "expected one of 1/0, true/false, yes/no, on/off")
+        raise OptionError(
+            option.name, source, text, "expected one of 1/0, true/false, yes/no, on/off"
+        )
     if option.kind == "int":
         try:
             return int(text)
         except ValueError:
-            raise OptionError(option, source, text, "expected a whole number") from None
+            raise OptionError(option.name, source, text, "expected a whole number") from None
     if option.kind == "paths":
         return tuple(part for part in text.split(os.pathsep) if part)
     if option.kind == "lines":
@@ -227,3 +223,70 @@ def _typed(option: Option, source: str, value: object) -> Any:
     if isinstance(value, str):
         return _from_text(option, source, value)
     return value
+
+
+def parse_conf_lines(lines: tuple[str, ...]) -> dict[str, str]:
+    """`NAME=VALUE` lines (--pg-conf, pg_conf) as settings; names lower-cased."""
+    settings: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise pytest.UsageError(
+                f"pytest-boss: pg_conf entry {line!r} is not NAME=VALUE (e.g. work_mem=64MB)"
+            )
+        settings[name.strip().lower()] = value.strip()
+    return settings
+
+
+def default_cache_dir() -> str:
+    """$XDG_CACHE_HOME/pytest-boss, else ~/.cache/pytest-boss."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pytest-boss")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every option of this run, resolved once (command line > ini > environment > default).
+
+    Made by `from_config` in `pytest_configure`; the rest of the plugin receives it and never
+    looks at the command line, the ini file or the environment itself.
+    """
+
+    bin: tuple[str, ...] = ()
+    user: str | None = None
+    conf: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    hba: tuple[str, ...] = ()
+    template: tuple[str, ...] = ()
+    #: The folder shared by this user's runs (ports, probes, hints; the template cache).
+    cache_root: str = field(default_factory=default_cache_dir)
+    no_cache: bool = False
+    dir: str | None = None
+    keep: bool = False
+    pool_size: int = 4
+    #: This process's xdist worker id ("main" without xdist).
+    worker: str = "main"
+    rootdir: str = "."
+
+    @property
+    def cache_dir(self) -> str | None:
+        """The template cache folder, or None when the cache is off for this run."""
+        return None if self.no_cache else self.cache_root
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> RunOptions:
+        """Resolve every option; a value that cannot be understood is a usage error."""
+        conf = parse_conf_lines(resolve(config, "pg_conf"))
+        return cls(
+            bin=tuple(resolve(config, "pg_bin")),
+            user=resolve(config, "pg_user"),
+            conf=types.MappingProxyType(conf),
+            hba=tuple(resolve(config, "pg_hba")),
+            template=tuple(resolve(config, "pg_template")),
+            cache_root=str(resolve(config, "pg_cache_dir") or default_cache_dir()),
+            no_cache=bool(resolve(config, "pg_no_cache")),
+            dir=resolve(config, "pg_dir") or None,
+            keep=bool(resolve(config, "pg_keep")),
+            pool_size=max(1, int(resolve(config, "pg_pool_size"))),
+            worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            rootdir=str(config.rootpath),
+        )

@@ -17,20 +17,21 @@ from .ahead import wants_ahead
 from .boss.installation import InstallationError
 from .errors import BossUsageError
 from .fixtures import (  # noqa: F401 - registered with pytest by being module attributes
+    _pg_lease,
+    _pg_pool,
+    _pg_session,
     pg_cluster,
     pg_cluster_factory,
     pg_conf,
     pg_database,
     pg_hba,
     pg_installation,
-    pg_lease,
-    pg_pool,
-    pg_session,
     pg_template_loader,
 )
+from .logs import LOG_KEY, log_text
 from .markers import MARKERS
-from .options import add_options
-from .session import LOG_KEY, BossSession, installations_for, session_of
+from .options import RunOptions, add_options
+from .session import BossSession, installations_for, session_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Markers with their signatures (so --strict-markers and --markers work); our state."""
     for marker in MARKERS:
         config.addinivalue_line("markers", marker.line)
-    config.stash[BossSession.KEY] = BossSession(config)
+    config.stash[BossSession.KEY] = BossSession(config, RunOptions.from_config(config))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -85,7 +86,7 @@ def pytest_testnodedown(node: Any, error: object | None) -> None:
     if session is None:
         return
     try:
-        reaped = session.reap_dead()
+        reaped = session.workspace.reap_dead()
     except Exception as exc:  # the run goes on; the next run's reaper tries again
         sys.stderr.write(f"pytest-boss: stopping a crashed worker's servers failed: {exc}\n")
         return
@@ -140,7 +141,7 @@ def pytest_runtest_makereport(
     if report.failed:
         marks = item.stash.get(LOG_KEY, None)
         if marks:
-            text = session_of(item.config).log_text(marks)
+            text = log_text(marks)
             if text:
                 report.sections.append(("PostgreSQL server log", text))
     return report

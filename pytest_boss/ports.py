@@ -16,13 +16,15 @@ import os
 import random
 import socket
 
+from .errors import PytestBossError
+
 __all__ = ["PortClaim", "PortError", "claim_port"]
 
 LOW, HIGH = 20000, 32000
 _ATTEMPTS = 200
 
 
-class PortError(RuntimeError):
+class PortError(PytestBossError, RuntimeError):
     """No free port was found; says which range and folder were tried."""
 
     def __init__(self, low: int, high: int, folder: str) -> None:

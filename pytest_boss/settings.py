@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
-from .errors import ManagedSettingError, SettingValueError, UnknownSettingError
+from .errors import ManagedSettingError, PytestBossError, SettingValueError, UnknownSettingError
 
 __all__ = ["MANAGED", "SettingsCatalog"]
 
@@ -91,7 +91,7 @@ class SettingsCatalog:
                 pass
         done = _run_postgres([postgres, "--describe-config"])
         if done.returncode != 0:
-            raise RuntimeError(
+            raise PytestBossError(
                 f"{postgres} --describe-config failed ({done.returncode}): {done.stdout[-2000:]}"
             )
         contexts = {}
@@ -215,4 +215,4 @@ def _run_postgres(argv: list[str]) -> subprocess.CompletedProcess[str]:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{' '.join(argv[:3])} did not answer within {_TIMEOUT} s") from None
+        raise PytestBossError(f"{' '.join(argv[:3])} did not answer within {_TIMEOUT} s") from None

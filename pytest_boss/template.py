@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import PytestBossError
 from .treecopy import HOLLOW_MIN, MANIFEST, CopyError, copy_tree, copy_tree_elsewhere
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "TemplateCache",
     "TemplateError",
     "copy_tree",
-    "default_cache_dir",
     "postgres_stamp",
     "prune",
     "tree_facts",
@@ -48,7 +48,7 @@ _COPY_ATTEMPTS = 3
 _PAGE = 8192
 
 
-class TemplateError(RuntimeError):
+class TemplateError(PytestBossError, RuntimeError):
     """The cache folder cannot be used; says which folder and what to do."""
 
     def __init__(self, folder: str, reason: str) -> None:
@@ -58,12 +58,6 @@ class TemplateError(RuntimeError):
             f"the template cache {folder} cannot be used: {reason}; choose another folder with "
             "--pg-cache-dir, or --pg-no-cache"
         )
-
-
-def default_cache_dir() -> str:
-    """$XDG_CACHE_HOME/pytest-boss, else ~/.cache/pytest-boss."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pytest-boss")
 
 
 def tree_facts(path: str) -> tuple[int, int]:

@@ -2,9 +2,9 @@
 run on another core.
 
 A copy made by a thread while pytest collects would share the interpreter lock with the
-import work of collection, which makes it about three times slower (each of its ~7,000
-system calls waits for the lock); `copy_tree_elsewhere` runs this file with `python -S -I`
-instead (about 10 ms to start, nothing imported but the standard library's core).
+import work of collection, and each of its thousands of system calls would wait for the
+lock; `copy_tree_elsewhere` runs this file with `python -S -I` instead (fast to start,
+nothing imported but the standard library's core).
 
 Only `errno`, `os`, `stat`, `subprocess` and `sys` are imported here: the script must start
 fast and must not need the package to be importable.
@@ -27,7 +27,8 @@ _ELSEWHERE_TIMEOUT = 300.0
 
 
 class CopyError(OSError):
-    """The copying process failed; `output` is what it printed."""
+    """The copying process failed; `output` is what it printed. (An OSError, not a
+    PytestBossError: this file also runs as a script, without the package.)"""
 
     def __init__(self, message: str, output: str = "") -> None:
         self.output = output
@@ -66,8 +67,8 @@ def copy_tree_elsewhere(source: str, destination: str) -> tuple[int, int]:
 def copy_tree(source: str, destination: str) -> tuple[int, int]:
     """Copy a data directory; (files, bytes) copied, counted as the manifest counts them.
 
-    Contents only (no timestamps or xattrs), with the kernel copying the bytes (sendfile):
-    about 40% less time than shutil.copytree for initdb's ~1,000 files. Folders keep their
+    Contents only (no timestamps or xattrs), with the kernel copying the bytes (sendfile),
+    which beats shutil.copytree on initdb's many small files. Folders keep their
     modes; files are created 0600, as initdb made them; links are copied as links. The
     manifest at the top is left out.
     """

@@ -1,0 +1,236 @@
+"""The clusters of one installation in one worker: the pool that ties its parts together.
+
+Two tests share a cluster when they need the same initdb options and the same
+postmaster-level settings (`needs.py` decides); their reloadable settings and hba rules are
+applied per test (`reconcile.py`). At most `pool_size` clusters run at once: the one needed
+again the latest is stopped, not deleted, to make room (`planner.py`). Clusters are made,
+started and discarded by `provision.py`; `pg_database`'s databases come from
+`databases.py`. Private clusters (`pg_cluster_factory`) are made the same way and belong to
+one test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
+
+from ..boss.cluster import Cluster, SQLError
+from ..boss.control import ControlError
+from ..boss.installation import Installation
+from ..database import Database
+from ..errors import BossUsageError, CacheWriteWarning, HbaRuleError
+from ..markers import Needs
+from ..template import TemplateCache
+from ..workspace import Workspace
+from .databases import Databases, TemplateLoader
+from .needs import NeedsChecker
+from .planner import Planner
+from .provision import Provisioner
+from .reconcile import Reconciler
+from .state import Pooled, PoolKey
+
+__all__ = ["ClusterPool", "FirstUse"]
+
+#: Told of the first pooled cluster a test asks for: (bin folder, postmaster settings,
+#: initdb options); see ahead.py.
+FirstUse = Callable[[str, Mapping[str, str], Mapping[str, object]], None]
+
+
+class ClusterPool:
+    """The clusters of one installation in one worker."""
+
+    def __init__(
+        self, workspace: Workspace, installation: Installation, on_first_use: FirstUse | None = None
+    ) -> None:
+        self.workspace = workspace
+        self.installation = installation
+        self.needs = NeedsChecker(installation, workspace.cache_dir)
+        self.planner = Planner()
+        self.provisioner = Provisioner(installation, workspace, lambda: self.templates)
+        self.reconciler = Reconciler(self.provisioner)
+        self.databases = Databases(workspace.options.worker, installation.major)
+        self._on_first_use = on_first_use
+        self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
+        self._private: list[Pooled] = []
+
+    @cached_property
+    def templates(self) -> TemplateCache:
+        return TemplateCache(self.workspace.cache_dir, self.workspace.run_dir())
+
+    # -- before the first test ---------------------------------------------------------------
+
+    def plan(self, needs: Iterable[Needs]) -> None:
+        """Look once at what the session's tests need (their merged markers): check their
+        settings with one server run, and tell the planner their keys in run order."""
+        self._join_ahead()
+        if self.planner.planned:
+            return
+        planned = list(needs)
+        self.needs.check_all(planned)
+        self.planner.plan(self._key_or_none(one) for one in planned)
+
+    def _key_or_none(self, needs: Needs) -> PoolKey | None:
+        try:
+            return self.needs.key_of(needs)[0]
+        except Exception:  # a test's bad setting is reported by that test, not here
+            return None
+
+    def start_ahead(self, needs: Needs) -> None:
+        """Make the cluster for `needs` in a background thread, before any test asks for it
+        (see ahead.py); every other use of the pool waits for it first."""
+        if self.provisioner.ahead is not None or self._entries:
+            return
+        thread = threading.Thread(
+            target=self._make_ahead, args=(needs,), name="pytest-boss-ahead", daemon=True
+        )
+        self.provisioner.ahead = thread
+        thread.start()
+
+    def _make_ahead(self, needs: Needs) -> None:
+        # A guess from the last run: when it fails, the first test that needs the cluster
+        # makes it again and reports what went wrong (`make` leaves nothing running).
+        with contextlib.suppress(Exception):
+            self.needs.check_init(needs.init)
+            key, _ = self.needs.key_of(needs)
+            self._new_entry(key, needs.init)
+
+    def _join_ahead(self) -> None:
+        thread = self.provisioner.ahead
+        if thread is not None:
+            thread.join()
+            self.provisioner.ahead = None
+
+    # -- pooled clusters ---------------------------------------------------------------------
+
+    def acquire(self, needs: Needs) -> tuple[Pooled, dict[str, str]]:
+        """The cluster for these needs (made, or started again, when it is not running), and
+        the reloadable settings the lease brings it to with `lend`."""
+        self._join_ahead()
+        self.needs.admit(needs.conf, needs.hba, needs.init)
+        key, reloadable = self.needs.key_of(needs)
+        if self._on_first_use is not None:
+            self._on_first_use(self.installation.bindir, dict(key.postmaster), needs.init)
+            self._on_first_use = None
+        self.planner.advance(key)
+        pooled = self._entries.get(key)
+        if pooled is None:
+            pooled = self._new_entry(key, needs.init)
+        else:
+            self._entries.move_to_end(key)
+            if not pooled.cluster.running():
+                self._make_room()  # `lend` starts it
+        return pooled, reloadable
+
+    def _new_entry(self, key: PoolKey, init: Mapping[str, object]) -> Pooled:
+        self._make_room()
+        pooled = self.provisioner.make(init, dict(key.postmaster), (), key)
+        self._entries[key] = pooled
+        return pooled
+
+    def _make_room(self) -> None:
+        """Stop what the planner says must go for one more cluster to run."""
+        running = [key for key, p in self._entries.items() if p.cluster.running()]
+        for key in self.planner.to_stop(running, self.workspace.options.pool_size):
+            pooled = self._entries[key]
+            pooled.settle()
+            self.provisioner.stop(pooled)
+
+    def running(self) -> list[Cluster]:
+        """The pooled clusters running now (private ones not included)."""
+        self._join_ahead()
+        return [p.cluster for p in self._entries.values() if p.cluster.running()]
+
+    def wanted_files(
+        self, pooled: Pooled, settings: Mapping[str, str], rules: Sequence[str], replace: bool
+    ) -> dict[str, bytes]:
+        """The pool's files with a test's reloadable settings and hba rules."""
+        return self.reconciler.wanted_files(pooled, settings, rules, replace)
+
+    def lend(self, pooled: Pooled, files: Mapping[str, bytes]) -> Pooled:
+        """Bring a cluster from whatever the last test left to `files` for the next test. A
+        cluster that will not come is replaced by a new one (returned)."""
+        try:
+            self.reconciler.bring(pooled, files)
+        except HbaRuleError:
+            raise
+        except (ControlError, OSError, BossUsageError, SQLError):
+            if pooled.key is None:
+                raise
+            self._replace(pooled)
+            pooled = self._new_entry(pooled.key, pooled.init)
+            self.reconciler.bring(pooled, files)
+        pooled.settle(spare=False)  # the last test's database is gone before this one
+        return pooled
+
+    def reload(self, pooled: Pooled) -> list[str]:
+        """Reload after a test's handle changed the files; the settings that need a restart.
+        The pool forgets what it knew of the files: the next `lend` looks at them again."""
+        from .. import admin
+
+        pooled.loaded = None
+        return admin.reload_and_wait(pooled.cluster, refused_means_done=True).pending
+
+    def _replace(self, pooled: Pooled) -> None:
+        """A cluster a test broke beyond repair: drop it; the key gets a new one on demand."""
+        for key, entry in list(self._entries.items()):
+            if entry is pooled:
+                del self._entries[key]
+        self.provisioner.discard(pooled)
+
+    # -- private clusters and databases ------------------------------------------------------
+
+    def private(
+        self, conf: Mapping[str, str], hba: Sequence[str], init: Mapping[str, object]
+    ) -> Pooled:
+        """A new running cluster for one test (pg_cluster_factory)."""
+        self._join_ahead()
+        self.needs.admit(conf, hba, init)
+        pooled = self.provisioner.make(init, conf, hba, None)
+        self._private.append(pooled)
+        return pooled
+
+    def discard_private(self, pooled: Pooled) -> None:
+        if pooled in self._private:
+            self._private.remove(pooled)
+        self.provisioner.discard(pooled)
+
+    def new_database(self, pooled: Pooled, loader: TemplateLoader | None) -> Database:
+        """A fresh database copied from the cluster's template database (filled once)."""
+        return self.databases.new(pooled, loader)
+
+    def drop_database(self, pooled: Pooled, database: Database) -> None:
+        """Drop a test's database in the background (the next test need not wait)."""
+        self.databases.drop(pooled, database)
+
+    # -- the end -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop every server of the pool (and remove their folders unless kept)."""
+        self._join_ahead()
+        errors: list[BaseException] = []
+        everything = [*self._private, *self._entries.values()]
+        if not self.workspace.options.keep:
+            # Every server told at once to go; each is then awaited and removed, their
+            # shutdowns overlapping.
+            for pooled in everything:
+                pooled.settle()
+                with contextlib.suppress(ControlError, OSError):
+                    if pooled.cluster.running():
+                        pooled.cluster.stop("fast", nowait=True)
+        for pooled in everything:
+            try:
+                self.provisioner.discard(pooled)
+            except Exception as exc:
+                errors.append(exc)
+        self._private.clear()
+        self._entries.clear()
+        self.databases.close()
+        if "templates" in self.__dict__:  # a template entry may still be being stored
+            for failure in self.templates.wait():
+                warnings.warn(CacheWriteWarning(str(failure)), stacklevel=2)
+        if errors:
+            raise errors[0]
