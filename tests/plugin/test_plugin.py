@@ -134,11 +134,12 @@ def test_option_precedence_command_line_ini_environment(
     pytester.makepyfile(
         test_inner="""
         import os
-        from pytest_boss.options import resolve
+        from pytest_boss.session import session_of
 
         def test_values(pytestconfig):
             expected = os.environ["EXPECTED"].split(",")
-            got = [str(resolve(pytestconfig, name)) for name in ("pg_pool_size", "pg_keep", "pg_user")]
+            options = session_of(pytestconfig).options
+            got = [str(options.pool_size), str(options.keep), str(options.user)]
             assert got == expected
         """
     )
@@ -247,9 +248,9 @@ def test_pool_size_bounds_running_clusters(
             pytest.param(mb, marks=pytest.mark.pg_conf(shared_buffers=f"{mb}MB"))
             for mb in (64, 96, 64, 96)
         ])
-        def test_alternating_keys(pg_pool, pg_cluster, mb):
+        def test_alternating_keys(_pg_pool, pg_cluster, mb):
             assert pg_cluster.sql("SHOW shared_buffers") == [(f"{mb}MB",)]
-            assert pg_pool.running() == [pg_cluster]
+            assert _pg_pool.running() == [pg_cluster]
         """
     )
     run_default("--pg-pool-size=1", "-v").assert_outcomes(passed=4)
