@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
-import multiprocessing
 import os
 import shutil
 import socket
@@ -22,7 +22,7 @@ from pytest_boss.errors import (
     UnknownSettingError,
 )
 from pytest_boss.markers import call_marker, pg_conf_signature, setting_text
-from pytest_boss.ports import claim_port
+from pytest_boss.ports import PortError, claim_port
 from pytest_boss.reaper import OWNER_FILE, _owner_alive, write_owner
 from pytest_boss.settings import SettingsCatalog
 from pytest_boss.template import MANIFEST, TemplateCache, TemplateError, TemplateKey
@@ -184,25 +184,30 @@ def test_port_claims_are_exclusive_and_free(tmp_path: Path) -> None:
         claim.release()
 
 
-def _claim_in_child(folder: str, queue: Any) -> None:
-    claim = claim_port(folder, low=40000, high=40001)
-    queue.put(claim.port)
-    queue.get()  # hold it until told
+def _unused_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a one-port claim range."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def test_a_claim_held_by_another_process_is_not_given(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_claim_in_child, args=(str(tmp_path), queue))
-    child.start()
+def test_a_claim_held_elsewhere_is_not_given(tmp_path: Path) -> None:
+    """A claim is an flock on the port's file: another open file description holding it
+    (another process, or this one through a second open) keeps the port from anyone else."""
+    port = _unused_port()
+    mine = claim_port(str(tmp_path), low=port, high=port)
+    assert mine.port == port
+    mine.release()
+    holder = os.open(tmp_path / f"{port}.lock", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
-        theirs = queue.get(timeout=60)
-        mine = claim_port(str(tmp_path), low=40000, high=40001)
-        assert mine.port != theirs
-        mine.release()
+        with pytest.raises(PortError, match=f"no free TCP port in {port}-{port}"):
+            claim_port(str(tmp_path), low=port, high=port)
     finally:
-        queue.put("done")
-        child.join(timeout=60)
+        os.close(holder)
+    again = claim_port(str(tmp_path), low=port, high=port)
+    assert again.port == port
+    again.release()
 
 
 def _fake_initdb(folder: Path, calls: list[str]) -> str:
