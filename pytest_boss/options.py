@@ -8,9 +8,10 @@ the environment, and everything else receives its result.
 
 from __future__ import annotations
 
+import itertools
 import os
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,6 +37,8 @@ class Option:
     metavar: str | None = None
     env: bool = False  # per-machine: read from BOSS_<NAME> as well
     default: Any = None
+    #: Its value may be a path: only the `--opt=PATH` form is safe on the command line.
+    path: bool = False
 
     @property
     def flag(self) -> str:
@@ -56,6 +59,7 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
         env=True,
         default=(),
+        path=True,
     ),
     Option(
         "pg_user",
@@ -87,6 +91,7 @@ OPTIONS: tuple[Option, ...] = (
         "module:function callables taking a Database; repeat for several (default: empty)",
         metavar="SOURCE",
         default=(),
+        path=True,
     ),
     Option(
         "pg_cache_dir",
@@ -95,6 +100,7 @@ OPTIONS: tuple[Option, ...] = (
         "cluster a run needed, to start it early next time (default: the user cache folder)",
         metavar="DIR",
         env=True,
+        path=True,
     ),
     Option(
         "pg_no_cache",
@@ -110,6 +116,7 @@ OPTIONS: tuple[Option, ...] = (
         "folder for the clusters' data (default: /dev/shm when it has room, else the temp folder)",
         metavar="DIR",
         env=True,
+        path=True,
     ),
     Option(
         "pg_keep",
@@ -225,6 +232,23 @@ def _typed(option: Option, source: str, value: object) -> Any:
     return value
 
 
+def check_path_words(args: Sequence[str], exists: Callable[[str], bool]) -> None:
+    """Refuse `--pg-bin PATH` (two words) when PATH exists: pytest picks its rootdir, and so
+    its ini file, from the paths on the command line before it knows plugin options, so
+    that PATH would silently change the project's configuration. `--pg-bin=PATH` is safe."""
+    flags = {option.flag: option for option in OPTIONS if option.path}
+    for word, following in itertools.pairwise(args):
+        option = flags.get(word)
+        if option is not None and not following.startswith("-") and exists(following):
+            raise OptionError(
+                option.name,
+                "command line",
+                following,
+                f"write {option.flag}={following} (with '='): given as a separate word, pytest "
+                "takes the path for a test path and picks its rootdir and ini file from it",
+            )
+
+
 def parse_conf_lines(lines: tuple[str, ...]) -> dict[str, str]:
     """`NAME=VALUE` lines (--pg-conf, pg_conf) as settings; names lower-cased."""
     settings: dict[str, str] = {}
@@ -275,6 +299,10 @@ class RunOptions:
     @classmethod
     def from_config(cls, config: pytest.Config) -> RunOptions:
         """Resolve every option; a value that cannot be understood is a usage error."""
+        try:
+            check_path_words(config.invocation_params.args, os.path.exists)
+        except OptionError as exc:
+            raise pytest.UsageError(str(exc)) from exc
         conf = parse_conf_lines(resolve(config, "pg_conf"))
         return cls(
             bin=tuple(resolve(config, "pg_bin")),
