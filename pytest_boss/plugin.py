@@ -14,8 +14,6 @@ import pytest
 
 from . import __version__
 from .ahead import wants_ahead
-from .boss.installation import InstallationError
-from .errors import BossUsageError
 from .fixtures import (  # noqa: F401 - registered with pytest by being module attributes
     _pg_lease,
     _pg_pool,
@@ -28,9 +26,9 @@ from .fixtures import (  # noqa: F401 - registered with pytest by being module a
     pg_installation,
     pg_template_loader,
 )
-from .logs import LOG_KEY, log_text
 from .markers import MARKERS
 from .options import RunOptions, add_options
+from .reports import add_server_log, shorten_usage_error
 from .session import BossSession, installations_for, session_of
 
 
@@ -127,21 +125,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A test's own mistake in one line; a failing test's share of the server log."""
+    """A test's mistake shown from its own line; a failing test's share of the server log."""
     report = yield
-    excinfo = call.excinfo
-    if (
-        excinfo is not None
-        and report.when == "setup"
-        and isinstance(excinfo.value, (BossUsageError, InstallationError))
-    ):
-        # The mistake is the test's (or the machine's), not pytest-boss's: say it without a
-        # traceback; the message itself says what to do.
-        report.longrepr = f"{item.nodeid}: {type(excinfo.value).__name__}: {excinfo.value}"
+    if call.excinfo is not None and report.failed:
+        shorten_usage_error(item, report, call.excinfo)
     if report.failed:
-        marks = item.stash.get(LOG_KEY, None)
-        if marks:
-            text = log_text(marks)
-            if text:
-                report.sections.append(("PostgreSQL server log", text))
+        add_server_log(item, report)
     return report
