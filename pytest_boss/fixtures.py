@@ -150,11 +150,12 @@ def _pg_lease(request: pytest.FixtureRequest, _pg_pool: ClusterPool) -> Lease:
     from .lease import Lease
 
     lease = Lease(_pg_pool, pooled)
-    request.node.stash.setdefault(LOG_KEY, []).append(lease.mark)
     default_hba = _pg_pool.workspace.options.hba
     rules = [*needs.hba, *default_hba] if needs.hba_replace else list(needs.hba)
-    if lease.apply(reloadable, rules, needs.hba_replace):
-        request.node.stash[LOG_KEY].append(lease.mark)
+    lease.apply(reloadable, rules, needs.hba_replace)
+    # The test's share of the log begins once its markers are in force: the reload and
+    # the plugin's own logins before that are not the test's doing.
+    request.node.stash.setdefault(LOG_KEY, []).append(mark_of(lease.cluster.log_path))
     return lease
 
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from . import admin
 from .boss.cluster import SQLError
 from .errors import ClusterStartError, HbaRuleError
-from .logs import LogMark, mark_of
 from .pool.provision import start_errors
 from .pool.serverfiles import check_hba, decode, encode, read_hba, write_server_file
 from .pool.state import read_bytes
@@ -35,7 +34,6 @@ class Lease:
         self.pool = pool
         self.pooled = pooled
         self.cluster = pooled.cluster
-        self.mark: LogMark = mark_of(self.cluster.log_path)
         # The file value of each setting the test changed through pg_conf, before its first
         # change (None: not in the file): what `del pg_conf[name]` puts back.
         self._before: dict[str, str | None] = {}
@@ -53,7 +51,6 @@ class Lease:
         if pooled is self.pooled:
             return False
         self.pooled, self.cluster = pooled, pooled.cluster
-        self.mark = mark_of(self.cluster.log_path)
         return True
 
     # -- while the test runs (the handles) ---------------------------------------------------

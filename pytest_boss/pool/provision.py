@@ -37,6 +37,10 @@ __all__ = ["BASE_INIT", "Provisioner", "start_errors"]
 #: initdb options every cluster gets unless the test's pg_init says otherwise: local (socket)
 #: logins are trusted (the socket folder is private), TCP logins need the run's password.
 BASE_INIT: Mapping[str, object] = {"auth_local": "trust", "auth_host": "scram-sha-256"}
+#: Settings of every cluster the plugin makes, before the run's and the test's own: a
+#: test's share of the server log holds what the test caused, not the checkpoints that
+#: making and dropping its databases cause (a test may turn them on again).
+PLUGIN_SETTINGS: Mapping[str, str] = {"log_checkpoints": "off"}
 _START_ATTEMPTS = 5
 #: Longest cluster folder that still leaves room for "/pytest-boss-XXXXXXXX/.s.PGSQL.NNNNN"
 #: within a unix socket path's 107 bytes.
@@ -124,7 +128,9 @@ class Provisioner:
         # Sockets beside the data when the path stays short enough for a unix socket.
         socket_parent = pooled.folder if len(pooled.folder) < _SOCKET_PARENT_MAX else None
         pooled.cluster.configure(
-            port=pooled.claim.port, settings={**options.conf, **conf}, socket_parent=socket_parent
+            port=pooled.claim.port,
+            settings={**PLUGIN_SETTINGS, **options.conf, **conf},
+            socket_parent=socket_parent,
         )
         rules = [*hba, *options.hba]
         if rules:
