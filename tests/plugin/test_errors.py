@@ -63,18 +63,29 @@ def test_healthy_after_all_that(pg_cluster):
 
 # The message each bad test gets, as the user reads it (fnmatch patterns, in file order).
 EXPECTED_MESSAGES = [
-    "*test_unknown_setting: UnknownSettingError: unknown PostgreSQL setting 'wrk_mem' (PostgreSQL *); did you mean 'work_mem'?",
-    '*test_rejected_reloadable_value: SettingValueError: PostgreSQL rejects work_mem = \'12XB\': invalid value for parameter "work_mem": "12XB"*',
-    '*test_rejected_postmaster_value: SettingValueError: PostgreSQL rejects shared_buffers = \'lots\': invalid value for parameter "shared_buffers": "lots"*',
-    "*test_managed_setting: ManagedSettingError: the setting 'port' cannot be set by a test*",
-    "*test_server_refuses_to_start: ClusterStartError: PostgreSQL does not start with wal_level='minimal'*",
+    "*ERROR at setup of test_unknown_setting *",
+    "UnknownSettingError: unknown PostgreSQL setting 'wrk_mem' (PostgreSQL *); did you mean 'work_mem'?",
+    "*ERROR at setup of test_rejected_reloadable_value *",
+    'SettingValueError: PostgreSQL rejects work_mem = \'12XB\': invalid value for parameter "work_mem": "12XB"*',
+    "*ERROR at setup of test_rejected_postmaster_value *",
+    'SettingValueError: PostgreSQL rejects shared_buffers = \'lots\': invalid value for parameter "shared_buffers": "lots"*',
+    "*ERROR at setup of test_managed_setting *",
+    "ManagedSettingError: the setting 'port' cannot be set by a test*",
+    "*ERROR at setup of test_server_refuses_to_start *",
+    "ClusterStartError: PostgreSQL does not start with wal_level='minimal'*",
     "*FATAL:*WAL streaming*max_wal_senders*wal_level*",
-    "*test_rejected_hba_rule: HbaRuleError: PostgreSQL rejects the pg_hba.conf rule 'host all alice 127.0.0.1/33 reject': invalid CIDR mask in address *",
-    "*test_wrong_hba_signature: MarkerError: @pytest.mark.pg_hba: *unexpected keyword argument 'replce'; the signature is pg_hba(*rules, replace=False)",
-    "*test_wrong_conf_signature: MarkerError: @pytest.mark.pg_conf: the positional argument must be a dict of settings, not str; the signature is pg_conf(mapping=None, /, **settings)",
-    "*test_wrong_conf_value_type: MarkerError: @pytest.mark.pg_conf: work_mem: a setting's value must be str, int, float or bool, not list*",
-    "*test_unknown_initdb_option: MarkerError: @pytest.mark.pg_init: unknown initdb option 'data_chcksums'*",
-    "*test_initdb_refuses: InitdbError: initdb fails with encoding='NO_SUCH_ENCODING'; change the pg_init options:",
+    "*ERROR at setup of test_rejected_hba_rule *",
+    "HbaRuleError: PostgreSQL rejects the pg_hba.conf rule 'host all alice 127.0.0.1/33 reject': invalid CIDR mask in address *",
+    "*ERROR at setup of test_wrong_hba_signature *",
+    "MarkerError: @pytest.mark.pg_hba: *unexpected keyword argument 'replce'; the signature is pg_hba(*rules, replace=False)",
+    "*ERROR at setup of test_wrong_conf_signature *",
+    "MarkerError: @pytest.mark.pg_conf: the positional argument must be a dict of settings, not str; the signature is pg_conf(mapping=None, /, **settings)",
+    "*ERROR at setup of test_wrong_conf_value_type *",
+    "MarkerError: @pytest.mark.pg_conf: work_mem: a setting's value must be str, int, float or bool, not list*",
+    "*ERROR at setup of test_unknown_initdb_option *",
+    "MarkerError: @pytest.mark.pg_init: unknown initdb option 'data_chcksums'*",
+    "*ERROR at setup of test_initdb_refuses *",
+    "InitdbError: initdb fails with encoding='NO_SUCH_ENCODING'; change the pg_init options:",
     '*"NO_SUCH_ENCODING" is not a valid*encoding name*',
 ]
 
@@ -93,7 +104,7 @@ def test_bad_input_is_a_setup_error_with_a_precise_message(
         for pattern in EXPECTED_MESSAGES:
             result.stdout.fnmatch_lines([pattern])
     # The mistake is the test's: no traceback into pytest-boss.
-    assert "pytest_boss/pool.py" not in result.stdout.str()
+    assert "pytest_boss/" not in result.stdout.str()
 
 
 def test_bad_pg_conf_handle_values_raise_in_the_test(
