@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 
 from . import config
 from ._atomic import atomic_write_text
+from ._errors import BossError
 from .control import (
     LOG_TAIL_LINES,
     PID_LINE_ADDRESS,
@@ -101,7 +102,7 @@ _ERROR_RE = re.compile(
 )
 
 
-class ClusterError(Exception):
+class ClusterError(BossError):
     """A cluster cannot be created, adopted or removed as asked; ``path`` names it."""
 
     def __init__(self, message: str, path: str = "") -> None:
@@ -129,7 +130,7 @@ class ConfigWriteError(ClusterError, OSError):
         return self.message
 
 
-class SQLError(Exception):
+class SQLError(BossError):
     """A query failed; ``message`` and ``sqlstate`` are the server's (or psql's)."""
 
     def __init__(

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Union
 
+from ._errors import BossError
 from .privileges import ServerUser, server_user
 
 __all__ = [
@@ -64,7 +65,7 @@ LOG_TAIL_LINES = 30
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class ControlError(Exception):
+class ControlError(BossError):
     """A server could not be started, stopped or signalled.
 
     ``data_dir`` names the cluster, ``log_tail`` holds the last lines of its log (may be "").

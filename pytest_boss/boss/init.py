@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import Union
 
+from ._errors import BossError
 from .installation import parse_version
 from .privileges import ServerUser, server_user
 
@@ -26,7 +27,7 @@ StrPath = Union[str, "os.PathLike[str]"]
 LC_CATEGORIES = ("collate", "ctype", "messages", "monetary", "numeric", "time")
 
 
-class InitializorError(Exception):
+class InitializorError(BossError):
     """initdb failed; ``output`` is what it printed, ``returncode`` its exit status."""
 
     def __init__(

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._atomic import atomic_write_text
+from ._errors import BossError
 from .privileges import clean_env
 
 __all__ = [
@@ -184,7 +185,7 @@ _VERSION_RE = re.compile(r"PostgreSQL\)?\s+(\d+)(?:\.(\d+))?")
 _TIMEOUT = 30.0
 
 
-class InstallationError(Exception):
+class InstallationError(BossError):
     """No usable PostgreSQL installation; ``searched`` lists (place, what was found there)."""
 
     def __init__(self, message: str, searched: Sequence[tuple[str, str]] = ()) -> None:

@@ -41,6 +41,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from ._errors import BossError
+
 __all__ = [
     "DEFAULT_MIRROR_DIR",
     "PRIVATE_PREFIX",
@@ -64,7 +66,7 @@ DEFAULT_MIRROR_DIR = "/var/tmp/pytest-boss-bin"
 DEFAULT_SERVER_USERS = ("postgres", "nobody")
 
 
-class PrivilegeError(Exception):
+class PrivilegeError(BossError):
     """The server user cannot be used, found, or given what it needs."""
 
 
