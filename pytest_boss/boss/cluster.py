@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 from . import config
 from ._atomic import atomic_write_text
 from ._errors import BossError
+from ._types import StrPath
 from .control import (
     LOG_TAIL_LINES,
     PID_LINE_ADDRESS,
@@ -77,7 +78,6 @@ __all__ = [
     "scram_verifier",
 ]
 
-StrPath = Union[str, "os.PathLike[str]"]
 PgConfig = Union[Mapping[str, str], Installation]
 
 DEFAULT_CONFIG_FILENAME = "postgresql.conf"

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Union
 
 from ._errors import BossError
+from ._types import StrPath
 from .privileges import ServerUser, server_user
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "remove_shared_memory",
 ]
 
-StrPath = Union[str, "os.PathLike[str]"]
 Options = Union[Mapping[str, object], Sequence[str], None]
 
 PID_FILENAME = "postmaster.pid"

@@ -13,15 +13,14 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from typing import Union
 
 from ._errors import BossError
+from ._types import StrPath
 from .installation import parse_version
 from .privileges import ServerUser, server_user
 
 __all__ = ["Initializor", "InitializorError"]
 
-StrPath = Union[str, "os.PathLike[str]"]
 
 #: The ``lc_*`` categories initdb accepts one by one.
 LC_CATEGORIES = ("collate", "ctype", "messages", "monetary", "numeric", "time")
