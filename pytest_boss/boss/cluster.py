@@ -52,7 +52,7 @@ from .control import (
     pid_alive,
     read_pid_file,
 )
-from .init import Initializor
+from .init import Initializor, check_options
 from .installation import Installation, InstallationError, parse_version
 from .privileges import (
     PRIVATE_PREFIX,
@@ -293,6 +293,7 @@ class Cluster:
         ``password`` the superuser's (default: generated); ``settings`` are added to the
         test configuration; ``initdb_options`` go to :class:`.Initializor`.
         """
+        check_options(initdb_options)
         path = os.path.abspath(os.fspath(cluster_path))
         facts = _pg_dict(pg_config_dict)
         su = server_user if isinstance(server_user, ServerUser) else _server_user(server_user)
