@@ -82,9 +82,9 @@ class ProbeCache:
     """Probe outputs kept in a folder, so a run does not pay subprocesses to relearn them.
 
     ``postgres --version`` and ``pg_config`` answer the same until their program file changes,
-    and running them costs milliseconds each on every run. An entry is keyed by the real path
-    of the program, its identity and change stamps (device, inode, size, mtime, ctime) and the
-    arguments; it is used only when all of them still match. Failures are never kept. The
+    so running them again on every run only costs subprocesses. An entry is keyed by the real
+    path of the program, its identity and change stamps (device, inode, size, mtime, ctime)
+    and the arguments; it is used only when all of them still match. Failures are never kept. The
     cache is an optimisation only: an unreadable, corrupt, foreign or mismatching entry is
     ignored (and rewritten), and a folder that cannot be written just means no caching.
     """

@@ -5,7 +5,7 @@ user, with stdin from /dev/null and stdout/stderr appended to a log file: a pipe
 inherited by every server process and a read on it would wait for the server to exit.
 
 Readiness is read from ``postmaster.pid`` (its 8th line says ``starting``, ``ready``,
-``standby`` or ``stopping``) every few milliseconds, instead of pg_ctl's 100 ms polling;
+``standby`` or ``stopping``) every ``poll_interval``, finer than pg_ctl's own polling;
 a postmaster that exits during start (bad setting, port in use) is noticed at once and its
 log is quoted. Stopping signals the postmaster (SIGTERM smart, SIGINT fast, SIGQUIT
 immediate) and waits for the process to exit.
