@@ -5,6 +5,7 @@ The server is the oracle: options are checked by starting the new cluster and as
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import subprocess
@@ -329,3 +330,12 @@ def test_every_option_flag_is_one_initdb_knows(initdb: Initializor, user: Server
         flags -= {"--locale-provider", "--icu-locale"}
     missing = sorted(flag for flag in flags if flag not in done.stdout)
     assert missing == []
+
+
+def test_the_call_signature_lists_every_option() -> None:
+    """help() and inspect see the options of the table, with their defaults."""
+    parameters = inspect.signature(Initializor.__call__).parameters
+    assert list(parameters)[2:] == list(OPTIONS)
+    assert {name: parameters[name].default for name in OPTIONS} == {
+        name: option.default for name, option in OPTIONS.items()
+    }

@@ -160,7 +160,7 @@ class ClusterClient:
             os.path.join(self.bindir, "psql"),
             self.dsn(dbname, password=None),
             query,
-            env=self._psql_env(),  # not a local: tracebacks with locals would show it
+            env=self._psql_env,
             timeout=timeout,
             dbname=dbname,
         )

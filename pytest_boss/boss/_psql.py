@@ -52,11 +52,21 @@ class SQLError(BossError):
 
 
 def run_psql(
-    psql: str, dsn: str, query: str, *, env: Mapping[str, str], timeout: float, dbname: str
+    psql: str,
+    dsn: str,
+    query: str,
+    *,
+    env: Callable[[], Mapping[str, str]],
+    timeout: float,
+    dbname: str,
 ) -> Rows:
     """Run ``query`` (one or more statements) with the program ``psql`` on ``dsn``; the rows
-    of the results. ``env`` carries the password, never the command line (other users can
-    read that). A failure raises :class:`SQLError` with the server's message."""
+    of the results. A failure raises :class:`SQLError` with the server's message.
+
+    ``env()`` gives psql's environment, which carries the password (the command line would
+    show it to other users). It is called in place, never held in a local variable, so a
+    traceback that shows locals cannot show the password.
+    """
     null = f"<NULL {secrets.token_hex(8)}>"
     args = [psql, "-X", "-q", "--csv", "-t", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose"]
     args += ["-P", f"null={null}", "-d", dsn, "-f", "-"]
@@ -65,7 +75,7 @@ def run_psql(
             args,
             input=query.encode("utf-8"),
             capture_output=True,
-            env=dict(env),
+            env=dict(env()),
             timeout=timeout,
             check=False,
         )

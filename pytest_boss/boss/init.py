@@ -11,6 +11,7 @@ runs as the server user (see :mod:`.privileges`) and the data directory is given
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 import shutil
 import subprocess
@@ -267,3 +268,18 @@ class Initializor:
             ) from None
         except OSError as exc:
             raise InitializorError(data, f"cannot run {self.path}: {exc.strerror or exc}") from None
+
+
+def _call_signature() -> inspect.Signature:
+    """``Initializor.__call__`` as callers see it: ``data_dir`` and every option of
+    :data:`OPTIONS` as a keyword with its default, for ``help()`` and ``inspect``."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("data_dir", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *(inspect.Parameter(name, kw, default=o.default) for name, o in OPTIONS.items()),
+    ]
+    return inspect.Signature(parameters, return_annotation=str)
+
+
+Initializor.__call__.__signature__ = _call_signature()  # type: ignore[attr-defined]
