@@ -1,27 +1,30 @@
-"""SQL for the plugin's own bookkeeping, as cheap as this machine allows.
+"""SQL for the plugin's own bookkeeping, through psycopg when it is installed.
 
-With psycopg installed, each query is one short connection over the unix socket (about
-4 ms); without it, the core's `Cluster.sql` runs psql (about 15 ms). Either way, results
-are rows of text (`None` for NULL) and failures raise the core's `SQLError` with the
-server's message and SQLSTATE. No connection is kept open between calls: tests see no
-extra session in `pg_stat_activity` and may set `max_connections` as low as they like.
+With psycopg, each query is one short connection over the unix socket; without it, the
+core's `Cluster.sql` runs psql. Either way, results are rows of text (`None` for NULL) and
+failures raise the core's `SQLError` with the server's message and SQLSTATE. No connection
+is kept open between calls: tests see no extra session in `pg_stat_activity` and may set
+`max_connections` as low as they like. Reloads and passwords are the core's; this module
+only lends them its query.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from .boss.cluster import Cluster, SQLError, password_literal
+from .boss.cluster import REFUSED_SQLSTATES, Cluster, SQLError
 
-__all__ = ["Reloaded", "query", "reload_and_wait", "set_password"]
+__all__ = ["REFUSED", "Reloaded", "query", "reload_and_wait", "set_password"]
+
+#: SQLSTATEs of a login refused by pg_hba.conf (or its authentication method).
+REFUSED = REFUSED_SQLSTATES
 
 
 @functools.cache
 def _driver() -> Any:
-    """psycopg, imported on first use (it costs a quarter of a second), or None."""
+    """psycopg, imported on first use (its import is slow), or None."""
     try:
         import psycopg
     except ImportError:  # pragma: no cover - exercised where psycopg is absent
@@ -48,10 +51,6 @@ def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[st
         raise SQLError(sql, message, getattr(exc, "sqlstate", None), str(exc), dbname) from None
 
 
-#: SQLSTATEs of a login refused by pg_hba.conf (or its authentication method).
-REFUSED = ("28000", "28P01")
-
-
 @dataclass(frozen=True)
 class Reloaded:
     """What a reload left: settings that need a restart, and whether the rules now in force
@@ -64,46 +63,16 @@ class Reloaded:
 def reload_and_wait(
     cluster: Cluster, timeout: float = 30.0, *, refused_means_done: bool = False
 ) -> Reloaded:
-    """Reload the configuration; return once new connections see it.
-
-    Says which settings the server wants a restart for (`pending_restart`). Nothing is
-    asked before the signal (the rules in force may be a test's, refusing us): the server
-    stamps the reload with its clock, compared with ours taken before signalling; until
-    then a refused connection only means "not yet". When the new rules are a test's that
-    may shut us out (`refused_means_done`), a refusal proves they are in force.
-    """
-    signalled = time.time()
-    cluster.reload(wait=False)
-    deadline = time.monotonic() + timeout
-    check = (
-        f"SELECT pg_conf_load_time() >= to_timestamp({signalled!r}), "
-        "(SELECT string_agg(name, ',') FROM pg_settings WHERE pending_restart)"
+    """Reload the configuration; return once new connections see it (`Cluster.reload_and_wait`
+    with this module's query). When the new rules are a test's that may shut us out
+    (`refused_means_done`), a refusal proves they are in force."""
+    done = cluster.reload_and_wait(
+        timeout, query=functools.partial(query, cluster), refused_means_done=refused_means_done
     )
-    while True:
-        try:
-            done, pending = query(cluster, check)[0]
-        except SQLError as exc:
-            if refused_means_done and _refused(exc):
-                return Reloaded([], admitted=False)
-            if time.monotonic() > deadline:
-                raise
-            done, pending = None, None
-        if done in ("True", "t"):
-            return Reloaded(pending.split(",") if pending else [], admitted=True)
-        if time.monotonic() > deadline:
-            raise SQLError(check, f"the server did not reload within {timeout:g} s")
-        time.sleep(0.002)
-
-
-def _refused(exc: SQLError) -> bool:
-    """A login refused by the rules (connection errors may carry no SQLSTATE)."""
-    text = f"{exc.message} {exc.output}"
-    return exc.sqlstate in REFUSED or "pg_hba.conf" in text or "authentication failed" in text
+    return Reloaded(done.pending, done.admitted)
 
 
 def set_password(cluster: Cluster, password: str) -> None:
-    """The superuser's password for TCP logins; `cluster.dsn()` and `url()` carry it.
-    The server gets its SCRAM verifier, so no server log can show the password."""
-    ident = '"' + cluster.user.replace('"', '""') + '"'
-    query(cluster, f"ALTER ROLE {ident} PASSWORD {password_literal(password)}")
-    cluster.password = password
+    """The superuser's password for TCP logins (`Cluster.set_password` with this module's
+    query); `cluster.dsn()` and `url()` carry it, and no server log can show it."""
+    cluster.set_password(password, query=functools.partial(query, cluster))

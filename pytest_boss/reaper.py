@@ -17,6 +17,7 @@ import shutil
 import signal
 import time
 
+from .boss.cluster import META_FILENAME
 from .boss.control import Controller
 from .boss.privileges import PRIVATE_PREFIX, PrivilegeError, remove_placed
 
@@ -92,7 +93,7 @@ def _stop_postmaster(data_dir: str) -> None:
 
 def _socket_dir(data_dir: str) -> str | None:
     try:
-        with open(os.path.join(data_dir, "pytest_boss.json"), encoding="utf-8") as fo:
+        with open(os.path.join(data_dir, META_FILENAME), encoding="utf-8") as fo:
             folder = json.load(fo).get("socket_dir")
     except (OSError, ValueError, AttributeError):
         return None

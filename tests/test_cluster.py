@@ -267,6 +267,50 @@ def test_restart_only_parameter(cluster: Cluster) -> None:
     assert cluster.sql("SHOW max_connections") == [("42",)]
 
 
+def test_reload_and_wait_runs_its_checks_with_the_given_query(cluster: Cluster) -> None:
+    """The caller's query (a faster driver's) runs the check, and a setting that needs a
+    restart is reported pending."""
+    asked: list[str] = []
+
+    def query(text: str) -> list[tuple[str | None, ...]]:
+        asked.append(text)
+        return cluster.sql(text)
+
+    cluster.set_parameters({"max_connections": 43, "work_mem": "9MB"})
+    done = cluster.reload_and_wait(query=query)
+    assert asked and all("pg_conf_load_time()" in text for text in asked)
+    assert (done.pending, done.admitted) == (["max_connections"], True)
+    assert cluster.sql("SHOW work_mem") == [("9MB",)]
+
+
+def test_reload_and_wait_takes_a_refusal_as_proof_when_told(cluster: Cluster) -> None:
+    """Rules that shut the caller out are in force once a login is refused."""
+    with open(cluster.hba_path, "w", encoding="utf-8") as fo:
+        fo.write("local all all reject\nhost all all 127.0.0.1/32 reject\n")
+    done = cluster.reload_and_wait(refused_means_done=True)
+    assert (done.pending, done.admitted) == ([], False)
+    with pytest.raises(SQLError, match=r"pg_hba\.conf rejects connection"):
+        cluster.sql("SELECT 1")
+
+
+def test_set_password_runs_through_the_given_query(cluster: Cluster) -> None:
+    original = cluster.password
+    assert original is not None
+    asked: list[str] = []
+
+    def query(text: str) -> list[tuple[str | None, ...]]:
+        asked.append(text)
+        return cluster.sql(text)
+
+    try:
+        cluster.set_password("Through-a-query-1", query=query)
+        assert len(asked) == 1 and asked[0].startswith('ALTER ROLE "postgres" PASSWORD ')
+        assert "Through-a-query-1" not in asked[0]
+        assert cluster.password == "Through-a-query-1"
+    finally:
+        cluster.set_password(original)
+
+
 def test_set_parameters_keeps_the_file_owner(cluster: Cluster) -> None:
     cluster.set_parameters({"work_mem": 8192})
     assert os.stat(cluster.config_path).st_uid == cluster.server_user.uid

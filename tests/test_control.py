@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -139,6 +141,39 @@ def test_restart_gives_a_new_postmaster(ctl: Controller, data: Cluster) -> None:
     second = ctl.restart()
     assert second != first and ctl.pid() == second
     assert ctl.logfile == os.path.abspath(data.log_path)
+
+
+def test_restart_takes_the_seed_parameters_in_order(ctl: Controller, data: Cluster) -> None:
+    """pg_boss's ``restart(postmaster, options, mode, nowait, logfile)``, positionally."""
+    names = list(inspect.signature(pg_ctl.restart).parameters)
+    assert names == ["self", "postmaster", "options", "mode", "nowait", "logfile"]
+    ctl.start(options={"work_mem": "3MB"}, logfile=data.log_path)
+    ctl.restart(None, {"work_mem": "5MB"}, "fast", False, data.log_path)
+    assert ctl.status() == "ready"
+    assert data.sql("SHOW work_mem") == [("5MB",)]
+
+
+def test_restart_nowait_returns_before_the_server_is_ready(ctl: Controller, data: Cluster) -> None:
+    """The new postmaster is a script that waits a second before it runs postgres: restart
+    with ``nowait`` returns meanwhile, and the server is ready later."""
+    postgres = os.path.join(data.server_bindir, "postgres")
+    slow = os.path.join(data.data_dir, "slow-postgres")
+    with open(slow, "w", encoding="ascii") as fo:
+        fo.write(f'#!/bin/sh\nsleep 1\nexec {postgres} "$@"\n')
+    os.chmod(slow, 0o755)
+    try:
+        first = ctl.start(logfile=data.log_path)
+        pid = ctl.restart(slow, nowait=True)
+        assert pid != first
+        assert ctl.status() != "ready"
+        deadline = time.monotonic() + 60
+        while ctl.status() != "ready":
+            assert time.monotonic() < deadline, "the restarted server never became ready"
+            time.sleep(0.01)
+        assert ctl.pid() == pid
+        assert data.sql("SELECT 1") == [("1",)]
+    finally:
+        os.remove(slow)
 
 
 def test_reload_needs_a_running_server(ctl: Controller) -> None:

@@ -5,6 +5,7 @@ The server is the oracle: options are checked by starting the new cluster and as
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import subprocess
@@ -16,7 +17,13 @@ import pytest
 
 from pytest_boss.boss import config
 from pytest_boss.boss.cluster import Cluster
-from pytest_boss.boss.init import Initializor, InitializorError
+from pytest_boss.boss.init import (
+    OPTIONS,
+    Initializor,
+    InitializorError,
+    UnknownInitOptionError,
+    check_options,
+)
 from pytest_boss.boss.installation import Installation
 from pytest_boss.boss.privileges import (
     ServerUser,
@@ -180,7 +187,13 @@ def test_lc_option(options_cluster: Cluster) -> None:
     [
         pytest.param(
             {},
-            ["-U", "postgres", "--no-sync", "--no-instructions", "--locale=C", "--encoding=UTF8"],
+            [
+                "--username=postgres",
+                "--no-sync",
+                "--no-instructions",
+                "--locale=C",
+                "--encoding=UTF8",
+            ],
             ["--data-checksums", "--no-data-checksums"],
             id="defaults",
         ),
@@ -279,3 +292,50 @@ def test_parent_missing(initdb: Initializor, cluster_base: str) -> None:
 def test_initdb_missing(user: ServerUser, new_dir: Any) -> None:
     with pytest.raises(InitializorError, match="cannot run"):
         Initializor("/nonexistent/bin/initdb", user=user)(new_dir())
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        pytest.param({"encodingg": "UTF8"}, "'encodingg' (did you mean 'encoding'?)", id="typo"),
+        pytest.param({"superusr": "x"}, "'superusr' (did you mean 'superuser'?)", id="dropped"),
+        pytest.param({"colour": "blue"}, "option 'colour'; the options are: ", id="far"),
+    ],
+)
+def test_unknown_option_is_refused_before_anything_is_made(
+    options: dict[str, Any], expected: str, initdb: Initializor, cluster_base: str
+) -> None:
+    path = os.path.join(cluster_base, "never-made")
+    with pytest.raises(UnknownInitOptionError) as info:
+        initdb(path, **options)
+    assert expected in str(info.value)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, InitializorError)
+    assert not os.path.lexists(path)
+
+
+def test_check_options_names_every_unknown_one() -> None:
+    with pytest.raises(UnknownInitOptionError) as info:
+        check_options(["locale", "lc_colate", "wal_segsize", "nosync"])
+    assert info.value.unknown == ["lc_colate", "nosync"]
+    assert info.value.suggestions["lc_colate"][0] == "lc_collate"
+    assert info.value.suggestions["nosync"][0] == "no_sync"
+    check_options(OPTIONS)
+
+
+def test_every_option_flag_is_one_initdb_knows(initdb: Initializor, user: ServerUser) -> None:
+    """The table against the real initdb's own list of its options."""
+    done = user.run([initdb.path, "--help"], timeout=30)
+    flags = {option.flag for option in OPTIONS.values() if option.flag}
+    if initdb.major < 15:
+        flags -= {"--locale-provider", "--icu-locale"}
+    missing = sorted(flag for flag in flags if flag not in done.stdout)
+    assert missing == []
+
+
+def test_the_call_signature_lists_every_option() -> None:
+    """help() and inspect see the options of the table, with their defaults."""
+    parameters = inspect.signature(Initializor.__call__).parameters
+    assert list(parameters)[2:] == list(OPTIONS)
+    assert {name: parameters[name].default for name in OPTIONS} == {
+        name: option.default for name, option in OPTIONS.items()
+    }

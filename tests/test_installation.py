@@ -27,6 +27,7 @@ from pytest_boss.boss.installation import (
     Installation,
     InstallationError,
     InstallationNameError,
+    InstallationPathError,
     ProbeCache,
     WheelSource,
     find_installation,
@@ -214,12 +215,37 @@ def test_explicit_name_matching_nothing(distro: list[tuple[str, str]], tmp_path:
     assert "'pg99'" in message and "pg14 (system)" in message
 
 
-def test_explicit_path_missing(tmp_path: Path) -> None:
-    missing = tmp_path / "no" / "such" / "bin"
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        pytest.param("no/such/bin", "no such file or folder", id="missing"),
+        pytest.param("empty", "lacks postgres, initdb, pg_ctl", id="empty-folder"),
+        pytest.param("half/bin", "lacks initdb", id="some-programs"),
+        pytest.param("half/bin/postgres", "half/bin lacks initdb", id="a-program"),
+    ],
+)
+def test_explicit_path_without_postgresql_is_a_short_error(
+    given: str, problem: str, tmp_path: Path
+) -> None:
+    """A mistyped path is told what is wrong with it, not how to install PostgreSQL."""
+    (tmp_path / "empty").mkdir()
+    fake_bindir(tmp_path / "half/bin", "15.1", programs=("postgres", "pg_ctl"))
+    path = str(tmp_path / given)
+    with pytest.raises(InstallationPathError) as info:
+        _find({"PATH": ""}, [], explicit=path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert problem in message
+    assert "Give the bin folder of a PostgreSQL installation" in message
+    assert "apt install" not in message and "Searched" not in message
+    assert info.value.path == path
+
+
+def test_nothing_anywhere_still_gets_the_install_advice(tmp_path: Path) -> None:
     with pytest.raises(InstallationError) as info:
-        _find({"PATH": ""}, [], explicit=str(missing))
-    assert str(missing) in str(info.value)
-    assert "does not exist" in str(info.value)
+        _find({"PATH": str(tmp_path)}, [])
+    assert not isinstance(info.value, InstallationPathError)
+    assert "apt install postgresql" in str(info.value)
 
 
 # -- PostgreSQL in Python wheels ---------------------------------------------------------------

@@ -26,11 +26,11 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from typing import IO, Any, Literal, Union
+from typing import IO, Any, Literal
+
+from ._types import StrPath
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer"]
-
-StrPath = Union[str, "os.PathLike[str]"]
 
 
 def _fsync_directory(directory: str) -> None:

@@ -1,9 +1,20 @@
-"""The shape shared by errors about one line of a configuration file."""
+"""The root of every error the boss core raises, and the shape of errors about one line.
+
+``except BossError`` catches whatever the core raises on purpose; each class also keeps the
+built-in base it always had (``ValueError`` for a bad line, ``OSError`` for a failed write),
+so callers that catch those go on working.
+"""
 
 from __future__ import annotations
 
+__all__ = ["BossError", "LineError"]
 
-class LineError(ValueError):
+
+class BossError(Exception):
+    """Something the boss core was asked to do cannot be done; subclasses say what."""
+
+
+class LineError(BossError, ValueError):
     """A line of a file that PostgreSQL would reject.
 
     Attributes: ``reason`` (what is wrong), ``path`` (``None`` for lines not read from a

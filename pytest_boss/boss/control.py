@@ -5,7 +5,7 @@ user, with stdin from /dev/null and stdout/stderr appended to a log file: a pipe
 inherited by every server process and a read on it would wait for the server to exit.
 
 Readiness is read from ``postmaster.pid`` (its 8th line says ``starting``, ``ready``,
-``standby`` or ``stopping``) every few milliseconds, instead of pg_ctl's 100 ms polling;
+``standby`` or ``stopping``) every ``poll_interval``, finer than pg_ctl's own polling;
 a postmaster that exits during start (bad setting, port in use) is noticed at once and its
 log is quoted. Stopping signals the postmaster (SIGTERM smart, SIGINT fast, SIGQUIT
 immediate) and waits for the process to exit.
@@ -13,21 +13,62 @@ immediate) and waits for the process to exit.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Union
 
-from .privileges import ServerUser, server_user
+from ._account import ServerUser, server_user
+from ._control_errors import (
+    AlreadyRunningError,
+    ControlError,
+    ControlTimeoutError,
+    ControlWarning,
+    NotAClusterError,
+    NotRunningError,
+    PortInUseError,
+    ReloadError,
+    StartupError,
+)
+from ._postmaster import (
+    LOG_TAIL_LINES,
+    PID_FILENAME,
+    PID_LINE_ADDRESS,
+    PID_LINE_PID,
+    PID_LINE_PORT,
+    PID_LINE_SHMEM,
+    PID_LINE_SOCKET_DIR,
+    PID_LINE_STATUS,
+    STATUS_READY,
+    STATUS_STANDBY,
+    Options,
+    forget_child,
+    log_tail,
+    option_args,
+    orphans,
+    pid_alive,
+    read_pid_file,
+    spawn,
+)
+from ._shmem import POSIX_SHM_DIR, remove_shared_memory
+from ._types import StrPath
 
 __all__ = [
+    "DEFAULT_LOG_FILENAME",
+    "LOG_TAIL_LINES",
     "PID_FILENAME",
+    "PID_LINE_ADDRESS",
+    "PID_LINE_PID",
+    "PID_LINE_PORT",
+    "PID_LINE_SHMEM",
+    "PID_LINE_SOCKET_DIR",
+    "PID_LINE_STATUS",
+    "POSIX_SHM_DIR",
+    "STATUS_READY",
+    "STATUS_STANDBY",
+    "STOP_SIGNALS",
     "AlreadyRunningError",
     "ControlError",
     "ControlTimeoutError",
@@ -35,276 +76,21 @@ __all__ = [
     "Controller",
     "NotAClusterError",
     "NotRunningError",
+    "Options",
     "PortInUseError",
     "ReloadError",
     "StartupError",
+    "log_tail",
     "pg_ctl",
+    "pid_alive",
+    "read_pid_file",
     "remove_shared_memory",
 ]
 
-StrPath = Union[str, "os.PathLike[str]"]
-Options = Union[Mapping[str, object], Sequence[str], None]
 
-PID_FILENAME = "postmaster.pid"
 #: The log file used when ``start`` is given none (inside the data directory).
 DEFAULT_LOG_FILENAME = "postmaster.log"
 STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
-#: postmaster.pid line numbers (0-based) and status words (PostgreSQL 10 and later).
-PID_LINE_PID = 0
-PID_LINE_PORT = 3
-PID_LINE_SOCKET_DIR = 4
-PID_LINE_ADDRESS = 5
-PID_LINE_SHMEM = 6
-PID_LINE_STATUS = 7
-STATUS_READY = "ready"
-STATUS_STANDBY = "standby"
-LOG_TAIL_LINES = 30
-
-# Postmasters this process started: reaped here so a stopped one is not taken for alive.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class ControlError(Exception):
-    """A server could not be started, stopped or signalled.
-
-    ``data_dir`` names the cluster, ``log_tail`` holds the last lines of its log (may be "").
-    """
-
-    def __init__(self, message: str, data_dir: str = "", log_tail: str = "") -> None:
-        self.message = message
-        self.data_dir = data_dir
-        self.log_tail = log_tail
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        text = self.message
-        if self.log_tail.strip():
-            text += "\nserver log:\n" + self.log_tail.rstrip()
-        return text
-
-
-class NotAClusterError(ControlError):
-    """The folder is not a PostgreSQL data directory."""
-
-
-class AlreadyRunningError(ControlError):
-    """start() on a running server."""
-
-
-class NotRunningError(ControlError):
-    """An action that needs a running server (reload) found none."""
-
-
-class StartupError(ControlError):
-    """The postmaster exited while starting; ``returncode`` is its exit status."""
-
-    def __init__(
-        self, message: str, data_dir: str = "", log_tail: str = "", returncode: int | None = None
-    ) -> None:
-        super().__init__(message, data_dir, log_tail)
-        self.returncode = returncode
-
-
-class PortInUseError(StartupError):
-    """The postmaster could not listen: another process holds its port."""
-
-
-class ReloadError(ControlError):
-    """The server did not take its configuration files (it runs on with the old ones)."""
-
-
-class ControlTimeoutError(ControlError):
-    """A start or stop did not finish within its time-out."""
-
-
-class ControlWarning(UserWarning):
-    """Nothing to do: e.g. stopping a server that is not running."""
-
-
-def read_pid_file(data_dir: str) -> list[str] | None:
-    """The lines of ``postmaster.pid``, or None when there is none (or it is being written)."""
-    try:
-        with open(os.path.join(data_dir, PID_FILENAME), encoding="utf-8", errors="replace") as fo:
-            lines = fo.read().splitlines()
-    except FileNotFoundError:
-        return None
-    return lines or None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie counts as dead; our children are reaped)."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        del _CHILDREN[pid]
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's live process
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fo:
-            state = fo.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
-
-
-def log_tail(path: str | None, offset: int = 0, lines: int = LOG_TAIL_LINES) -> str:
-    """The last ``lines`` lines of the log after ``offset`` (what this start wrote)."""
-    if not path:
-        return ""
-    try:
-        with open(path, "rb") as fo:
-            fo.seek(offset)
-            data = fo.read()
-    except OSError:
-        return ""
-    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
-
-
-def _option_args(options: Options) -> list[str]:
-    """``-c name=value`` arguments from a mapping, or a ready list of arguments."""
-    if options is None:
-        return []
-    if isinstance(options, Mapping):
-        args: list[str] = []
-        for name, value in options.items():
-            if isinstance(value, bool):
-                value = "on" if value else "off"
-            args += ["-c", f"{name}={value}"]
-        return args
-    return list(options)
-
-
-#: PostgreSQL's shared memory header (PGShmemHeader, 64-bit): magic, creator pid, total size,
-#: free offset, dynamic shared memory control handle, index pointer, data directory device
-#: and inode. Its magic number, and the control segment's (dsm.c).
-_SHMEM_HEADER = struct.Struct("=iiQQIxxxxQQQ")
-_SHMEM_MAGIC = 679834894
-_DSM_CONTROL_MAGIC = 0x9A503D32
-_DSM_ITEMS_OFFSET = 16
-_SHM_RDONLY = 0o10000
-_IPC_RMID = 0
-POSIX_SHM_DIR = "/dev/shm"
-
-
-def _sysv_segments() -> dict[int, tuple[int, int, int]]:
-    """shmid -> (key, size, attached processes), from /proc/sysvipc/shm."""
-    found: dict[int, tuple[int, int, int]] = {}
-    try:
-        with open("/proc/sysvipc/shm", encoding="ascii") as fo:
-            lines = fo.read().splitlines()[1:]
-    except OSError:
-        return found
-    for line in lines:
-        fields = line.split()
-        try:
-            key, shmid, size, nattch = (
-                int(fields[0]),
-                int(fields[1]),
-                int(fields[3]),
-                int(fields[6]),
-            )
-        except (IndexError, ValueError):
-            continue
-        found[shmid] = (key, size, nattch)
-    return found
-
-
-def _read_sysv(shmid: int, size: int) -> bytes | None:
-    """The first ``size`` bytes of a System V segment (attached read-only), or None."""
-    libc = ctypes.CDLL(None, use_errno=True)  # this process: libc among it
-    libc.shmat.restype = ctypes.c_void_p
-    libc.shmat.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
-    libc.shmdt.argtypes = (ctypes.c_void_p,)
-    address = libc.shmat(shmid, None, _SHM_RDONLY)
-    if address in (None, ctypes.c_void_p(-1).value):
-        return None
-    try:
-        return ctypes.string_at(address, size)
-    finally:
-        libc.shmdt(address)
-
-
-def _dsm_handles(control: bytes) -> list[int]:
-    """The segments a dynamic shared memory control segment lists as in use (refcnt > 0):
-    each item begins with its handle and reference count, whatever the release's item size."""
-    magic, nitems, maxitems = struct.unpack_from("=III", control)
-    if magic != _DSM_CONTROL_MAGIC or maxitems == 0 or nitems > maxitems:
-        return []
-    item_size, rest = divmod(len(control) - _DSM_ITEMS_OFFSET, maxitems)
-    if rest or item_size < 8:
-        return []
-    handles = []
-    for index in range(nitems):
-        handle, refcnt = struct.unpack_from("=II", control, _DSM_ITEMS_OFFSET + index * item_size)
-        if refcnt > 0:
-            handles.append(handle)
-    return handles
-
-
-def remove_shared_memory(data_dir: StrPath) -> list[str]:
-    """Remove the shared memory a killed postmaster of ``data_dir`` left behind; return what
-    was removed (``/dev/shm`` paths, ``sysv:SHMID``).
-
-    A postmaster ended by SIGKILL cannot clean up: its System V segment stays, and so does
-    its dynamic shared memory (``/dev/shm/PostgreSQL.N``) until a server starts again on the
-    same data directory. A data directory that is dropped instead never gets that start.
-    Only what is provably this data directory's is removed: the System V segment named in
-    its ``postmaster.pid`` must carry PostgreSQL's magic number and this directory's device
-    and inode, and no process may be attached to it; the POSIX segments removed are the
-    control segment that header names (checked by its own magic number) and those it lists.
-    Nothing is done while a postmaster runs on ``data_dir``, or on a 32-bit system.
-    """
-    data_dir = os.path.realpath(os.fspath(data_dir))
-    lines = read_pid_file(data_dir)
-    if not lines or len(lines) <= PID_LINE_SHMEM or ctypes.sizeof(ctypes.c_void_p) != 8:
-        return []
-    try:
-        pid = int(lines[PID_LINE_PID])
-        key, shmid = (int(word) for word in lines[PID_LINE_SHMEM].split())
-        st = os.stat(data_dir)
-    except (ValueError, OSError):
-        return []
-    if pid_alive(pid):
-        return []
-    segment = _sysv_segments().get(shmid)
-    if segment is None or segment[0] != key or segment[2] != 0:
-        return []  # gone already, someone else's, or still in use (orphans)
-    header = _read_sysv(shmid, _SHMEM_HEADER.size) if segment[1] >= _SHMEM_HEADER.size else None
-    if header is None:
-        return []
-    magic, _creator, _total, _free, dsm_control, _index, device, inode = _SHMEM_HEADER.unpack(
-        header
-    )
-    if magic != _SHMEM_MAGIC or (device, inode) != (st.st_dev, st.st_ino):
-        return []
-    removed = []
-    control_path = os.path.join(POSIX_SHM_DIR, f"PostgreSQL.{dsm_control}")
-    try:
-        with open(control_path, "rb") as fo:
-            control = fo.read()
-    except OSError:
-        control = b""
-    if len(control) >= _DSM_ITEMS_OFFSET and struct.unpack_from("=I", control)[0] == (
-        _DSM_CONTROL_MAGIC
-    ):
-        for handle in [*_dsm_handles(control), dsm_control]:
-            path = os.path.join(POSIX_SHM_DIR, f"PostgreSQL.{handle}")
-            try:
-                os.remove(path)
-            except OSError:
-                continue
-            removed.append(path)
-    libc = ctypes.CDLL(None, use_errno=True)  # this process: libc among it
-    libc.shmctl.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
-    if libc.shmctl(shmid, _IPC_RMID, None) == 0:
-        removed.append(f"sysv:{shmid}")
-    return removed
 
 
 class Controller:
@@ -406,32 +192,8 @@ class Controller:
         log = os.path.abspath(logfile or os.path.join(self.data_dir, DEFAULT_LOG_FILENAME))
         self.logfile = log
         self._last_start = (postmaster, options, logfile)
-        args = [program, "-D", self.data_dir, *_option_args(options)]
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            offset = os.fstat(fd).st_size
-            if os.fstat(fd).st_uid != self.user.uid and self.user.switching:
-                os.fchown(fd, self.user.uid, self.user.gid)
-            try:
-                process = subprocess.Popen(
-                    args,
-                    stdin=subprocess.DEVNULL,
-                    stdout=fd,
-                    stderr=subprocess.STDOUT,
-                    cwd="/",
-                    env=self.user.env(),
-                    start_new_session=True,
-                    close_fds=True,
-                    **self.user.popen_kwargs(),
-                )
-            except OSError as exc:
-                raise StartupError(
-                    f"cannot run the server program {program}: {exc.strerror or exc}",
-                    self.data_dir,
-                ) from None
-        finally:
-            os.close(fd)
-        _CHILDREN[process.pid] = process
+        args = [program, "-D", self.data_dir, *option_args(options)]
+        process, offset = spawn(args, log, self.user, self.data_dir)
         if not nowait:
             self._wait_ready(process, log, offset)
         return process.pid
@@ -442,17 +204,7 @@ class Controller:
         Empty while a postmaster runs (its children are not orphans)."""
         if self.pid() is not None:
             return []
-        found = []
-        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-            if not entry.isdigit():
-                continue
-            try:
-                cwd = os.readlink(f"/proc/{entry}/cwd")
-            except OSError:
-                continue
-            if cwd == self.data_dir and pid_alive(int(entry)):
-                found.append(int(entry))
-        return found
+        return orphans(self.data_dir)
 
     def remove_shared_memory(self, timeout: float = 10.0) -> list[str]:
         """After a killed postmaster: wait (up to ``timeout``) for its orphans to exit, then
@@ -480,34 +232,23 @@ class Controller:
                 )
             time.sleep(self.poll_interval * 5)
 
+    def _ready(self, pid: int) -> bool:
+        """Whether postmaster.pid says that ``pid`` accepts connections."""
+        lines = read_pid_file(self.data_dir)
+        return bool(
+            lines
+            and len(lines) > PID_LINE_STATUS
+            and lines[PID_LINE_PID].strip() == str(pid)
+            and lines[PID_LINE_STATUS].strip() in (STATUS_READY, STATUS_STANDBY)
+        )
+
     def _wait_ready(self, process: subprocess.Popen[bytes], log: str, offset: int) -> None:
         deadline = time.monotonic() + self.start_timeout
-        while True:
+        while not self._ready(process.pid):
             code = process.poll()
             if code is not None:
-                _CHILDREN.pop(process.pid, None)
-                tail = log_tail(log, offset)
-                cls = StartupError
-                hint = "see the server log below"
-                if "Address already in use" in tail or "could not create any TCP/IP" in tail:
-                    cls = PortInUseError
-                    hint = "another process holds its port: choose another port"
-                elif "lock file" in tail and "already exists" in tail:
-                    hint = "another server uses this data directory or its socket"
-                raise cls(
-                    f"the server of {self.data_dir} exited during start (status {code}): {hint}",
-                    self.data_dir,
-                    tail,
-                    code,
-                )
-            lines = read_pid_file(self.data_dir)
-            if (
-                lines
-                and len(lines) > PID_LINE_STATUS
-                and lines[PID_LINE_PID].strip() == str(process.pid)
-                and lines[PID_LINE_STATUS].strip() in (STATUS_READY, STATUS_STANDBY)
-            ):
-                return
+                forget_child(process.pid)
+                raise self._startup_error(code, log_tail(log, offset))
             if time.monotonic() > deadline:
                 tail = log_tail(log, offset)
                 self.kill(process.pid)
@@ -518,6 +259,22 @@ class Controller:
                     tail,
                 )
             time.sleep(self.poll_interval)
+
+    def _startup_error(self, code: int, tail: str) -> StartupError:
+        """The error for a postmaster that exited while starting, from what it logged."""
+        cls = StartupError
+        hint = "see the server log below"
+        if "Address already in use" in tail or "could not create any TCP/IP" in tail:
+            cls = PortInUseError
+            hint = "another process holds its port: choose another port"
+        elif "lock file" in tail and "already exists" in tail:
+            hint = "another server uses this data directory or its socket"
+        return cls(
+            f"the server of {self.data_dir} exited during start (status {code}): {hint}",
+            self.data_dir,
+            tail,
+            code,
+        )
 
     def kill(self, pid: int | None = None, grace: float = 5.0) -> bool:
         """Stop a server that failed us, or one a caller must end at once: immediate
@@ -579,19 +336,25 @@ class Controller:
 
     def restart(
         self,
-        mode: str = "fast",
         postmaster: str | None = None,
         options: Options = None,
+        mode: str = "fast",
+        nowait: bool = False,
         logfile: str | None = None,
     ) -> int:
-        """Stop (when running) and start again, with the previous start's arguments unless
-        given new ones."""
+        """Stop (when running, in ``mode``, waiting for the exit) and start again; with
+        ``nowait``, return once the new postmaster runs, without waiting until it accepts
+        connections. ``postmaster``, ``options`` and ``logfile`` default to the previous
+        start's. Returns the new postmaster's pid."""
+        if mode not in STOP_SIGNALS:
+            raise ValueError(f"stop mode must be one of {', '.join(STOP_SIGNALS)}, not {mode!r}")
         if self.running():
             self.stop(mode)
         last_postmaster, last_options, last_logfile = self._last_start
         return self.start(
             postmaster=postmaster or last_postmaster,
             options=options if options is not None else last_options,
+            nowait=nowait,
             logfile=logfile or last_logfile or self.logfile,
         )
 

@@ -147,11 +147,12 @@ def test_missing_binaries_fail_with_what_to_do(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*test_needs: InstallationError: No PostgreSQL installation at *nowhere*",
-            "*Install PostgreSQL*",
+            "*test_needs: InstallationPathError: */nowhere: no such file or folder. Give the bin"
+            " folder of a PostgreSQL installation*",
         ]
     )
-    # The machine lacks something: a message, not a traceback through the plugin's code.
+    result.stdout.no_fnmatch_line("*Install PostgreSQL*")  # that page is for no PostgreSQL
+    # The path is wrong: a message, not a traceback through the plugin's code.
     result.stdout.no_fnmatch_line("*pytest_boss/session.py*")
 
 
