@@ -33,32 +33,25 @@ escapes, classes, ranges, back references), not compiled.
   ``delegate_ident_mapping``); the message about ``map`` lists one method less.
 
 Files are read as UTF-8 with ``surrogateescape`` and ``newline=''``: every byte survives,
-and ``Sequence.writeto`` writes each untouched line exactly as it was read.
+and ``Sequence.writeto`` writes each untouched line exactly as it was read. A NUL byte is
+refused (``HBAError``): the server drops the rest of that line *and* its line end, joining
+the next line to it, in pieces that depend on its read buffer, never what was meant.
 """
 
 from __future__ import annotations
 
-import argparse
-import copy
 import os
-import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Sequence as _Seq
-from typing import Callable, Protocol, Union, overload
+from typing import IO, Protocol, Union, overload
 
+from . import _hba_format as fmt
 from ._atomic import atomic_write_text
 from ._errors import LineError
-from ._hba_check import (
-    INCLUDE_DIRECTIVES,
-    NEWEST,
-    Rejected,
-    check_record,
-    cidr_bits,
-    numeric_address,
-)
+from ._hba_check import INCLUDE_DIRECTIVES, NEWEST, Record, Rejected, check_record
+from ._hba_fast import BLANK, fast_record
 from ._hba_lex import (
     BLANKS,
-    Field,
     Logical,
     TokenTooLong,
     comment_start,
@@ -66,6 +59,8 @@ from ._hba_lex import (
     split_physical,
     tokenize,
 )
+from ._hba_names import ADDRESS_KEYWORDS, KEYWORDS, Name, name_key, plain
+from ._hba_query import Query
 
 __all__ = [
     "ADDRESS_KEYWORDS",
@@ -76,20 +71,21 @@ __all__ = [
     "HBAVersionError",
     "Name",
     "Sequence",
+    "comment",
     "main",
     "parse_line",
     "read_config",
     "read_file",
     "require_version",
+    "separator",
     "version_features",
+    "write_config",
 ]
 
-#: Database and user keywords; they mean themselves only when written with a quote.
-KEYWORDS = ("all", "sameuser", "samerole", "samegroup", "replication")
-#: Address keywords.
-ADDRESS_KEYWORDS = ("all", "samehost", "samenet")
-#: Where initdb puts the columns (type, database, user, address, method).
-_DEFAULT_COLUMNS = {"type": 0, "database": 8, "user": 24, "address": 40, "method": 64}
+#: The comment character of pg_hba.conf (the seed's module data).
+comment = "#"
+#: The blanks that separate fields (the seed's module data; a CR is one too).
+separator = " \t"
 
 
 class HBAError(LineError):
@@ -120,43 +116,6 @@ class HBAVersionError(HBAError):
     """A record that needs a newer PostgreSQL than the one it is meant for."""
 
     hint = "run it on a newer installation (--pg-bin) or write the rule without that feature"
-
-
-class Name(str):
-    """A database, user or address name that knows whether it was written quoted.
-
-    It compares like the plain string (``Name("all", quoted=True) == "all"``); look at
-    ``quoted`` or ``special`` for the meaning.
-    """
-
-    quoted: bool
-
-    def __new__(cls, value: str, quoted: bool = False) -> Name:
-        self = super().__new__(cls, value)
-        self.quoted = quoted
-        return self
-
-    def __repr__(self) -> str:
-        text = str.__repr__(str(self))
-        return f"Name({text}, quoted=True)" if self.quoted else f"Name({text})"
-
-    def __getnewargs__(self) -> tuple[str, bool]:  # type: ignore[override]
-        return (str(self), self.quoted)
-
-    @property
-    def special(self) -> bool:
-        """True for a keyword, ``+role`` or ``@file`` written without a leading quote."""
-        return not self.quoted and _significant(str(self), KEYWORDS)
-
-
-def _significant(value: str, keywords: tuple[str, ...]) -> bool:
-    """Whether a leading quote changes what ``value`` means."""
-    return value in keywords or (len(value) > 1 and value[0] in "+@")
-
-
-def _name_key(name: str, keywords: tuple[str, ...]) -> tuple[str, bool]:
-    quoted = bool(getattr(name, "quoted", False))
-    return str(name), quoted and _significant(str(name), keywords)
 
 
 def _needs_quotes(value: str) -> bool:
@@ -235,6 +194,30 @@ class Entry:
         self.path = path
 
     @classmethod
+    def _of(
+        cls,
+        type: str,
+        databases: list[Name],
+        users: list[Name],
+        address: Name | None,
+        netmask: str | None,
+        method: str,
+        options: list[tuple[str, str]],
+        path: str | None = None,
+    ) -> Entry:
+        """An entry from parts already checked and converted (no copies, no checks)."""
+        self = cls.__new__(cls)
+        self.type = type
+        self.databases = databases
+        self.users = users
+        self.address = address
+        self.netmask = netmask
+        self.method = method
+        self.options = dict(options)
+        self.path = path
+        return self
+
+    @classmethod
     def parse(cls, text: str, version: int | None = None) -> Entry:
         """The one record in ``text`` (continuation lines and a comment allowed)."""
         try:
@@ -285,9 +268,9 @@ class Entry:
     def _key(self) -> tuple[object, ...]:
         return (
             self.type,
-            tuple(_name_key(d, KEYWORDS) for d in self.databases),
-            tuple(_name_key(u, KEYWORDS) for u in self.users),
-            None if self.address is None else _name_key(self.address, ADDRESS_KEYWORDS),
+            tuple(name_key(d, KEYWORDS) for d in self.databases),
+            tuple(name_key(u, KEYWORDS) for u in self.users),
+            None if self.address is None else name_key(self.address, ADDRESS_KEYWORDS),
             self.netmask,
             self.method,
             tuple(self.options.items()),
@@ -325,8 +308,23 @@ def parse_line(line: str, separator: str = " \t", comment: str = "#") -> list[st
     return [text[f.start : f.end] for f in fields]
 
 
+def _comment_text(text: str | None) -> str:
+    """A trailing comment as written: ``# text`` (a leading ``#`` is kept, not doubled)."""
+    if not text:
+        return ""
+    if "\n" in text or "\r" in text or "\0" in text:
+        raise HBAError(f"a comment cannot hold a line break or a NUL: {text!r}")
+    text = text.strip(" \t")
+    return text if text.startswith(comment) else f"{comment} {text}"
+
+
 class _Record:
-    """A record of a Sequence: its entry, and the exact text it was read from."""
+    """A record of a Sequence: its entry, the exact text it was read from, its comment.
+
+    ``snapshot`` is the entry's comparison key, taken the first time the entry is handed
+    out (an entry never handed out cannot have been changed): a record whose entry still
+    has that key is written as it was read.
+    """
 
     __slots__ = ("comment", "entry", "raw", "snapshot")
 
@@ -334,10 +332,17 @@ class _Record:
         self.entry = entry
         self.raw = raw
         self.comment = comment
-        self.snapshot = copy.deepcopy(entry) if raw is not None else None
+        self.snapshot: tuple[object, ...] | None = None
+
+    def lend(self) -> Entry:
+        if self.raw is not None and self.snapshot is None:
+            self.snapshot = self.entry._key()
+        return self.entry
 
     def untouched(self) -> bool:
-        return self.raw is not None and self.entry == self.snapshot
+        return self.raw is not None and (
+            self.snapshot is None or self.entry._key() == self.snapshot
+        )
 
 
 FieldsLike = Union[str, Entry, _Seq[str]]
@@ -347,43 +352,75 @@ class _Writer(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
+def _write_function(writer: _Writer | Callable[[str], object] | IO[str]) -> Callable[[str], object]:
+    write = getattr(writer, "write", None)
+    if callable(write):
+        return write  # type: ignore[no-any-return]
+    if callable(writer):
+        return writer
+    raise TypeError(f"writer must be a callable or have a write method, not {writer!r}")
+
+
 class Sequence:
     """The records of one pg_hba.conf file, list-like, keeping every other line as it was.
 
-    ``len``, ``[]``, ``del``, ``append``, ``pop``, ``insert``, iteration work on records
-    (comments and blank lines are not items). Entries may be given as ``Entry`` or as a
-    line of text; either is checked first (``HBAError``). ``fields`` (a line of text, a
-    list of field strings or an ``Entry``) select a record by its leading fields.
+    ``Sequence(lines)`` reads pg_hba.conf lines (a file object opened with ``newline=''``,
+    a list of lines or the whole text) like ``read_config``. ``len``, ``[]``, ``del``,
+    ``append``, ``pop``, ``insert``, iteration work on records (comments and blank lines
+    are not items); indexing and ``len`` take constant time. Entries may be given as
+    ``Entry`` or as a line of text (its trailing comment kept); either is checked first
+    (``HBAError``). ``fields`` (a line of text, a list of field strings or an ``Entry``)
+    select a record by its leading fields.
     """
 
     def __init__(
         self,
-        items: list[str | _Record] | None = None,
+        iterable: Iterable[str] | str = (),
+        *,
         version: int | None = None,
-        eol: str = "\n",
         path: str | None = None,
     ) -> None:
-        self._items: list[str | _Record] = items or []
         self.version = version
-        self.eol = eol
         self.path = path
+        self.eol = "\n"
+        self._items: list[str | _Record] = []  # every logical line, in file order
+        self._pos: list[int] = []  # _items index of each record
+        read_config(iterable, self)
 
-    # list-like access -------------------------------------------------------------------
-    def _recs(self) -> list[int]:
-        return [i for i, item in enumerate(self._items) if isinstance(item, _Record)]
+    def _extend(self, items: Iterable[str | _Record]) -> None:
+        for item in items:
+            if isinstance(item, _Record):
+                self._pos.append(len(self._items))
+            self._items.append(item)
 
-    def _record(self, index: int) -> _Record:
-        item = self._items[self._recs()[index]]
+    def _rec(self, index: int) -> _Record:
+        item = self._items[self._pos[index]]
         assert isinstance(item, _Record)
         return item
 
+    def _correct_indexes_past(self, index: int, correction: int) -> None:
+        """Shift the line positions of records ``index`` and after by ``correction``."""
+        pos = self._pos
+        for k in range(index, len(pos)):
+            pos[k] += correction
+
+    # list-like access -------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._recs())
+        return len(self._pos)
 
     def __iter__(self) -> Iterator[Entry]:
-        for item in self._items:
-            if isinstance(item, _Record):
-                yield item.entry
+        items = self._items
+        for at in list(self._pos):
+            item = items[at]
+            assert isinstance(item, _Record)
+            yield item.lend()
+
+    def _records(self) -> Iterator[_Record]:
+        """The records in order, without handing their entries out."""
+        for at in self._pos:
+            item = self._items[at]
+            assert isinstance(item, _Record)
+            yield item
 
     @overload
     def __getitem__(self, index: int) -> Entry: ...
@@ -391,35 +428,65 @@ class Sequence:
     def __getitem__(self, index: slice) -> list[Entry]: ...
     def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
         if isinstance(index, slice):
-            return list(self)[index]
-        return self._record(index).entry
+            return [self._rec(k).lend() for k in range(len(self._pos))[index]]
+        return self._rec(index).lend()
 
     def __setitem__(self, index: int, entry: Entry | str) -> None:
-        self._record(index).entry = self._coerce(entry)
+        rec = self._rec(index)
+        new, note = self._coerce(entry)
+        rec.lend()  # the key as read, so the record counts as changed
+        rec.entry = new
+        if note:
+            rec.comment = note
 
     def __delitem__(self, index: int | slice) -> None:
-        recs = self._recs()
-        chosen = recs[index] if isinstance(index, slice) else [recs[index]]
-        for at in sorted(chosen, reverse=True):
-            del self._items[at]
+        if isinstance(index, slice):
+            self._drop(set(range(len(self._pos))[index]))
+            return
+        if index < 0:
+            index += len(self._pos)
+        at = self._pos[index]
+        del self._items[at]
+        del self._pos[index]
+        self._correct_indexes_past(index, -1)
 
-    def _coerce(self, entry: Entry | str) -> Entry:
+    def _drop(self, chosen: set[int]) -> None:
+        """Remove the records whose indexes are in ``chosen``, in one pass."""
+        if not chosen:
+            return
+        gone = {self._pos[k] for k in chosen}
+        kept = [item for at, item in enumerate(self._items) if at not in gone]
+        self._items = []
+        self._pos = []
+        self._extend(kept)
+
+    def _coerce(self, entry: Entry | str) -> tuple[Entry, str]:
+        """A checked entry and its trailing comment (from a line of text)."""
         if isinstance(entry, str):
-            return Entry.parse(entry, version=self.version)
+            try:
+                seq = read_config(entry, version=self.version)
+            except HBAError as exc:
+                raise HBAError(exc.reason, line=exc.line) from None
+            if len(seq) != 1:
+                raise HBAError(f"expected one record, found {len(seq)}", line=entry)
+            rec = seq._rec(0)
+            return rec.entry, rec.comment
         entry.check(version=self.version)
-        return entry
+        return entry, ""
 
-    def append(self, entry: Entry | str) -> None:
-        """Add a record at the end of the file."""
-        self.insert(len(self), entry)
+    def append(self, entry: Entry | str, *, comment: str | None = None) -> None:
+        """Add a record at the end of the file (``comment``: a trailing comment for it)."""
+        self.insert(len(self), entry, comment=comment)
 
-    def pop(self, index: int = -1) -> Entry:
+    def pop(self, index: int = 0) -> Entry:
         """Remove record ``index`` (its lines and their comments) and return it."""
         entry = self[index]
         del self[index]
         return entry
 
-    def insert(self, index: int, entry: Entry | str, position: int = 0) -> None:
+    def insert(
+        self, index: int, entry: Entry | str, position: int = 0, *, comment: str | None = None
+    ) -> None:
         """Insert ``entry`` so that it becomes record ``index``.
 
         Comment and blank lines between record ``index - 1`` and record ``index`` usually
@@ -427,24 +494,27 @@ class Sequence:
         the new record: 0 puts it directly above record ``index`` (or at the end of the
         file), 1 above the last such line, and so on; a negative number counts from the
         record above (-1: directly below record ``index - 1``, or at the top of the file).
+        ``comment`` is written after the record (``# `` added when missing).
         """
-        new = _Record(self._coerce(entry))
-        recs = self._recs()
-        n = len(recs)
+        new_entry, note = self._coerce(entry)
+        new = _Record(new_entry, comment=_comment_text(comment) or note)
+        n = len(self._pos)
         if index < 0:
             index = max(0, index + n)
         index = min(index, n)
-        lo = recs[index - 1] + 1 if index > 0 else 0
-        hi = recs[index] if index < n else len(self._items)
+        lo = self._pos[index - 1] + 1 if index > 0 else 0
+        hi = self._pos[index] if index < n else len(self._items)
         at = max(lo, hi - position) if position >= 0 else min(hi, lo + (-position - 1))
         self._items.insert(at, new)
+        self._pos.insert(index, at)
+        self._correct_indexes_past(index + 1, 1)
 
     # selection by fields ----------------------------------------------------------------
     def find(self, fields: FieldsLike) -> int:
         """Index of the first record whose leading fields match ``fields``, or -1."""
-        query = _Query(fields)
-        for i, entry in enumerate(self):
-            if query.matches(entry):
+        query = _query(fields)
+        for i, rec in enumerate(self._records()):
+            if query.matches(rec.entry):
                 return i
         return -1
 
@@ -455,18 +525,22 @@ class Sequence:
             raise ValueError(f"no record matches {_describe(fields)}")
         return i
 
-    def insert_before(self, fields: FieldsLike, entry: Entry | str) -> None:
+    def insert_before(
+        self, fields: FieldsLike, entry: Entry | str, *, comment: str | None = None
+    ) -> None:
         """Insert ``entry`` directly above the first record matching ``fields``."""
-        self.insert(self.index(fields), entry, position=0)
+        self.insert(self.index(fields), entry, position=0, comment=comment)
 
-    def insert_after(self, fields: FieldsLike, entry: Entry | str) -> None:
+    def insert_after(
+        self, fields: FieldsLike, entry: Entry | str, *, comment: str | None = None
+    ) -> None:
         """Insert ``entry`` directly below the first record matching ``fields``."""
-        self.insert(self.index(fields) + 1, entry, position=-1)
+        self.insert(self.index(fields) + 1, entry, position=-1, comment=comment)
 
     def __contains__(self, item: object) -> bool:
         """``entry in seq`` compares records; a line of text or field list selects by fields."""
         if isinstance(item, Entry):
-            return any(entry == item for entry in self)
+            return any(rec.entry == item for rec in self._records())
         if isinstance(item, str) or (
             isinstance(item, _Seq) and all(isinstance(f, str) for f in item)
         ):
@@ -477,6 +551,16 @@ class Sequence:
         """Remove the first record matching ``fields`` and return it (``ValueError`` if none)."""
         return self.pop(self.index(fields))
 
+    def remove_if(self, predicate: Callable[[Entry], object]) -> list[Entry]:
+        """Remove every record ``predicate(entry)`` is true for; return them, in order.
+
+        One pass over the file: removing thousands of records takes linear time.
+        """
+        chosen = {k for k, rec in enumerate(self._records()) if predicate(rec.entry)}
+        removed = [self._rec(k).entry for k in sorted(chosen)]
+        self._drop(chosen)
+        return removed
+
     # output -----------------------------------------------------------------------------
     def numbered(self) -> list[tuple[int, Entry]]:
         """(line number, entry) of each record as the file would be written now."""
@@ -486,14 +570,14 @@ class Sequence:
             if isinstance(item, str):
                 line += _count_lines(item)
                 continue
-            out.append((line, item.entry))
+            out.append((line, item.lend()))
             line += _count_lines(item.raw) if item.untouched() and item.raw else 1
         return out
 
     def writeto(self, writer: _Writer | Callable[[str], object]) -> None:
         """Write the file: untouched lines byte for byte, new records like their neighbours."""
-        write = writer.write if hasattr(writer, "write") else writer
-        assert callable(write)
+        write = _write_function(writer)
+        header: list[dict[str, int] | None] = []  # computed once, when first needed
         ended = True
         for k, item in enumerate(self._items):
             if isinstance(item, str):
@@ -502,7 +586,9 @@ class Sequence:
                 assert item.raw is not None
                 text = item.raw
             else:
-                text = self._format(k, item) + self.eol
+                if not header:
+                    header.append(fmt.header_layout([i for i in self._items if isinstance(i, str)]))
+                text = self._format(k, item, header[0]) + self.eol
             if not text:
                 continue
             if not ended:
@@ -524,84 +610,33 @@ class Sequence:
         atomic_write_text(target, self.text(), errors="surrogateescape", newline="")
 
     # formatting of new records ----------------------------------------------------------
-    def _format(self, at: int, record: _Record) -> str:
+    def _format(self, at: int, record: _Record, header: dict[str, int] | None = None) -> str:
         entry = record.entry
-        layout, tabs = self._layout(at)
-        slots = _slots(entry)
-        fields = entry.fields()
-        out = ""
-        col = 0
-        for i, (slot, text) in enumerate(zip(slots, fields)):
-            if i:
-                target = layout.get(slot, -1)
-                sep = _pad(col, target, tabs)
-                out += sep
-                col = _advance(col, sep)
-            out += text
-            col = _advance(col, text)
-        if record.comment:
-            out += "  " + record.comment
-        return out
-
-    def _layout(self, at: int) -> tuple[dict[str, int], bool]:
-        """Columns of the nearest one-line records as read (closest first), and tab use.
-
-        A record being rewritten is its own nearest neighbour. Records written with single
-        spaces give no columns: the new record gets single spaces too.
-        """
-        near = sorted(
-            (abs(k - at), k)
-            for k, item in enumerate(self._items)
-            if isinstance(item, _Record) and item.raw is not None
+        return self._format_like(entry.fields(), at, _slots(entry), header) + (
+            "  " + record.comment if record.comment else ""
         )
-        layout: dict[str, int] = {}
-        tabs: bool | None = None
-        compact = False
-        for _, k in near[:8]:
-            item = self._items[k]
-            assert isinstance(item, _Record) and item.raw is not None
-            assert item.snapshot is not None
-            line = item.raw.rstrip("\r\n")
-            if "\n" in line:
-                continue
-            fields = tokenize(line)
-            gaps = [line[a.end : b.start] for a, b in zip(fields, fields[1:])]
-            if tabs is None:
-                tabs = any("\t" in g for g in gaps)
-                compact = all(g == " " for g in gaps)
-            for slot, f in zip(_slots(item.snapshot), fields):
-                if slot not in layout and slot != "option+":
-                    layout[slot] = _advance(0, line[: f.start])
-            if all(s in layout for s in ("type", "database", "user", "address", "method")):
-                break
-        if compact:
-            return {}, False
-        if not layout:
-            layout = self._header_layout() or dict(_DEFAULT_COLUMNS)
-        if "address" not in layout and "user" in layout and "database" in layout:
-            layout["address"] = layout["user"] + (layout["user"] - layout["database"])
-        return layout, bool(tabs)
 
-    def _header_layout(self) -> dict[str, int] | None:
-        """Columns of an initdb-style ``# TYPE  DATABASE  USER  ADDRESS  METHOD`` comment."""
-        for item in self._items:
-            if not isinstance(item, str):
-                continue
-            line = item.rstrip("\r\n")
-            words = line.lstrip("# \t").split()
-            if line.startswith("#") and words[:3] == ["TYPE", "DATABASE", "USER"]:
-                layout = {"type": 0}
-                for word, slot in (
-                    ("DATABASE", "database"),
-                    ("USER", "user"),
-                    ("ADDRESS", "address"),
-                    ("METHOD", "method"),
-                ):
-                    pos = line.find(word)
-                    if pos > 0:
-                        layout[slot] = _advance(0, line[:pos])
-                return layout
-        return None
+    def _format_like(
+        self, fields: list[str], line: int, pl: list[str], header: dict[str, int] | None = None
+    ) -> str:
+        """``fields`` laid out like the records read around item ``line``.
+
+        ``pl`` names each field's place (``type``, ``database``, ``user``, ``address``,
+        ``netmask``, ``method``, ``option``): a field goes in the column its place has in
+        the nearest one-line records as read, else in initdb's header's, else initdb's.
+        """
+        neighbours = fmt.nearest(line, len(self._items), self._neighbour)
+        layout = fmt.layout_of(neighbours, header)
+        return fmt.render(fields, pl, layout, "")
+
+    def _neighbour(self, k: int) -> fmt.Neighbour | None:
+        item = self._items[k]
+        if not isinstance(item, _Record) or item.raw is None:
+            return None
+        line = item.raw.rstrip("\r\n")
+        if "\n" in line:
+            return None
+        return line, _slots(Entry.parse(line, version=self.version))
 
 
 def _slots(entry: Entry) -> list[str]:
@@ -617,27 +652,6 @@ def _slots(entry: Entry) -> list[str]:
     return slots
 
 
-def _advance(col: int, text: str) -> int:
-    """The display column after ``text`` (tab stops every 8 columns)."""
-    for c in text:
-        col = (col // 8 + 1) * 8 if c == "\t" else col + 1
-    return col
-
-
-def _pad(col: int, target: int, tabs: bool) -> str:
-    """Blanks from ``col`` to ``target`` (at least one)."""
-    if target <= col:
-        return "\t" if tabs else " "
-    if not tabs:
-        return " " * (target - col)
-    out = ""
-    while (col // 8 + 1) * 8 <= target:
-        out += "\t"
-        col = (col // 8 + 1) * 8
-    out += " " * (target - col)
-    return out or " "
-
-
 def _count_lines(text: str) -> int:
     return text.count("\n") + (0 if text.endswith("\n") else 1)
 
@@ -650,118 +664,12 @@ def _describe(fields: FieldsLike) -> str:
     return repr(" ".join(fields))
 
 
-class _Query:
-    """Leading fields to select records: CIDR and address+netmask forms compare equal."""
-
-    def __init__(self, fields: FieldsLike) -> None:
-        if isinstance(fields, Entry):
-            text_fields = [str(fields)]
-        elif isinstance(fields, str):
-            text_fields = [fields]
-        else:
-            text_fields = list(fields)
-        lexed: list[Field] = []
-        for text in text_fields:
-            lexed.extend(tokenize(text.rstrip("\r\n")))
-        self.parts: dict[str, object] = {}
-        it = iter(lexed)
-        first = next(it, None)
-        if first is None:
-            raise ValueError("no fields to match")
-        kind = first.tokens[0].value
-        self.parts["type"] = kind
-        if kind in INCLUDE_DIRECTIVES:
-            path = next(it, None)
-            if path is not None:
-                self.parts["path"] = path.tokens[0].value
-            return
-        for key in ("databases", "users"):
-            f = next(it, None)
-            if f is None:
-                return
-            self.parts[key] = tuple(_name_key(Name(t.value, t.quoted), KEYWORDS) for t in f.tokens)
-        if kind != "local":
-            f = next(it, None)
-            if f is None:
-                return
-            address = Name(f.tokens[0].value, f.tokens[0].quoted)
-            mask: str | None = None
-            rest = list(it)
-            if _needs_netmask(address) and rest:
-                mask = rest.pop(0).tokens[0].value
-            self.parts["address"] = _address_key(address, mask)
-            it = iter(rest)
-        f = next(it, None)
-        if f is None:
-            return
-        self.parts["method"] = f.tokens[0].value
-        options: list[tuple[str, str]] = []
-        for f in it:
-            for t in f.tokens:
-                name, _, value = t.value.partition("=")
-                options.append((name, value))
-        if options:
-            self.parts["options"] = options
-
-    def matches(self, entry: Entry) -> bool:
-        for key, want in self.parts.items():
-            if key == "type":
-                ok = entry.type == want
-            elif key == "path":
-                ok = entry.path == want
-            elif key == "databases":
-                ok = tuple(_name_key(d, KEYWORDS) for d in entry.databases) == want
-            elif key == "users":
-                ok = tuple(_name_key(u, KEYWORDS) for u in entry.users) == want
-            elif key == "address":
-                ok = (
-                    entry.address is not None
-                    and _address_key(entry.address, entry.netmask, partial=want) == want
-                )
-            elif key == "method":
-                ok = entry.method == want
-            else:
-                assert isinstance(want, list)
-                ok = all(entry.options.get(k) == v for k, v in want)
-            if not ok:
-                return False
-        return True
-
-
-def _needs_netmask(address: Name) -> bool:
-    if not address.quoted and str(address) in ADDRESS_KEYWORDS:
-        return False
-    return "/" not in address and _numeric(str(address)) is not None
-
-
-def _numeric(text: str) -> tuple[int, bytes] | None:
-    try:
-        return numeric_address(text)
-    except Rejected:
-        return None
-
-
-def _address_key(address: Name, netmask: str | None, partial: object = None) -> object:
-    """A comparable form of an address: keyword, host name, or (family, address, mask)."""
-    if not address.quoted and str(address) in ADDRESS_KEYWORDS:
-        return ("keyword", str(address))
-    text, slash, bits = str(address).partition("/")
-    numeric = _numeric(text)
-    if numeric is None:
-        return ("name", str(address).lower())
-    family, packed = numeric
-    mask: bytes | None = None
-    if slash:
-        n = cidr_bits(bits, family)
-        if n is not None:
-            width = len(packed) * 8
-            mask = ((2**width - 1) >> (width - n) << (width - n)).to_bytes(len(packed), "big")
-    elif netmask is not None:
-        parsed = _numeric(netmask)
-        mask = parsed[1] if parsed is not None else netmask.encode()
-    if isinstance(partial, tuple) and partial[0] == "ip" and partial[3] is None:
-        mask = None  # the query gave an address without a mask: compare addresses only
-    return ("ip", family, packed, mask)
+def _query(fields: FieldsLike) -> Query:
+    if isinstance(fields, Entry):
+        return Query([str(fields)])
+    if isinstance(fields, str):
+        return Query([fields])
+    return Query(list(fields))
 
 
 def _eol_of(physical: list[str]) -> str:
@@ -803,25 +711,97 @@ def require_version(entry: Entry | str, version: int) -> None:
 
 
 def read_config(
-    lines: Iterable[str] | str, version: int | None = None, path: str | None = None
+    iter: Iterable[str] | str,
+    s: Sequence | None = None,
+    selector: Callable[[Entry], object] | None = None,
+    *,
+    version: int | None = None,
+    path: str | None = None,
 ) -> Sequence:
-    """The records of ``lines`` (a file opened with ``newline=''``, a list or a string).
+    """The records of ``iter`` (a file opened with ``newline=''``, a list of lines or a string).
 
-    Raises ``HBAError`` for the first record the server would reject. ``version`` (a
-    major version such as 15) selects that release's rules; the default is the newest.
+    With ``s``, the lines are added at the end of that Sequence, which is returned (its
+    ``version`` applies unless one is given). ``selector(entry)`` keeps the records it is
+    true for; the others are left out with their lines. Every record is checked, selected or
+    not: ``HBAError`` for the first one the server would reject (it refuses the whole
+    file). ``version`` (a major version such as 15) selects that release's rules; the
+    default is the newest.
     """
+    if s is not None and version is None:
+        version = s.version
     major = NEWEST if version is None else version
-    physical = split_physical(lines)
+    physical = split_physical(iter)
+    _refuse_nul(physical, path)
     logical = join_logical(physical, continuation=major >= 14)
     items: list[str | _Record] = []
     for lg in logical:
         raw = "".join(physical[lg.first : lg.first + lg.count])
         record = _read_record(lg, raw, major, path)
-        items.append(raw if record is None else record)
-    return Sequence(items, version=version, eol=_eol_of(physical), path=path)
+        if record is None:
+            items.append(raw)
+        elif selector is None or selector(record.entry):
+            items.append(record)
+    if s is None:
+        s = Sequence(version=version, path=path)
+    if not s._items:
+        s.eol = _eol_of(physical)
+    s._extend(items)
+    return s
+
+
+def _refuse_nul(physical: list[str], path: str | None) -> None:
+    """``HBAError`` at the first line holding a NUL byte."""
+    for lineno, line in enumerate(physical, 1):
+        if "\0" in line:
+            raise HBAError(
+                "a NUL byte: PostgreSQL drops the rest of this line and its line end, joining"
+                " the next line to it; remove the NUL byte",
+                path,
+                lineno,
+                line.rstrip("\r\n"),
+            )
 
 
 def _read_record(lg: Logical, raw: str, version: int, path: str | None) -> _Record | None:
+    fast = fast_record(lg.text, version)
+    if fast is BLANK:
+        return None
+    if fast is not None:
+        entry = Entry._of(
+            fast.type,
+            [_as_name(w) for w in fast.databases],
+            [_as_name(w) for w in fast.users],
+            None if fast.address is None else _as_name(fast.address),
+            fast.netmask,
+            fast.method,
+            fast.options,
+        )
+        cut = comment_start(lg.text)
+    else:
+        rec = _check(lg, version, path)
+        if rec is None:
+            return None
+        entry = Entry._of(
+            rec.type,
+            [Name(t.value, t.quoted) for t in rec.databases],
+            [Name(t.value, t.quoted) for t in rec.users],
+            None if rec.address is None else Name(rec.address.value, rec.address.quoted),
+            rec.netmask,
+            rec.method,
+            rec.options,
+            rec.path,
+        )
+        cut = comment_start(lg.text)
+    note = lg.text[cut:].rstrip(BLANKS) if cut >= 0 else ""
+    return _Record(entry, raw, note)
+
+
+def _as_name(word: str) -> Name:
+    return word if isinstance(word, Name) else plain(word)
+
+
+def _check(lg: Logical, version: int, path: str | None) -> Record | None:
+    """The full path: tokenize and check a record, ``None`` for a blank or comment line."""
     lineno = lg.first + 1
     try:
         fields = tokenize(lg.text, token_limit=version <= 15)
@@ -830,22 +810,9 @@ def _read_record(lg: Logical, raw: str, version: int, path: str | None) -> _Reco
     if not fields:
         return None
     try:
-        rec = check_record(fields, version)
+        return check_record(fields, version)
     except Rejected as exc:
         raise HBAError(exc.reason, path, lineno, lg.text) from None
-    entry = Entry(
-        rec.type,
-        [Name(t.value, t.quoted) for t in rec.databases],
-        [Name(t.value, t.quoted) for t in rec.users],
-        None if rec.address is None else Name(rec.address.value, rec.address.quoted),
-        rec.netmask,
-        rec.method,
-        rec.options,
-        path=rec.path,
-    )
-    cut = comment_start(lg.text)
-    comment = lg.text[cut:].rstrip(BLANKS) if cut >= 0 else ""
-    return _Record(entry, raw, comment)
 
 
 def read_file(path: str | os.PathLike[str], version: int | None = None) -> Sequence:
@@ -855,66 +822,30 @@ def read_file(path: str | os.PathLike[str], version: int | None = None) -> Seque
         return read_config(fo.read(), version=version, path=name)
 
 
-# command line ---------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pg-hba",
-        description="Read, check and edit a pg_hba.conf file the way PostgreSQL reads it. "
-        "Edits keep every other line byte for byte and replace the file atomically.",
-    )
-    parser.add_argument("file", help="the pg_hba.conf file")
-    parser.add_argument(
-        "--server-version",
-        type=int,
-        default=None,
-        metavar="MAJOR",
-        help=f"apply the rules of this PostgreSQL major version (default: {NEWEST})",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("list", help="print each record with its line number")
-    sub.add_parser("check", help="exit 1 with the server's message if a record is invalid")
-    add = sub.add_parser("add", help="add a record (at the end, or next to another one)")
-    add.add_argument("line", help='the record, e.g. "host all all 10.0.0.0/8 scram-sha-256"')
-    where = add.add_mutually_exclusive_group()
-    where.add_argument("--before", metavar="FIELDS", help="above the first record matching")
-    where.add_argument("--after", metavar="FIELDS", help="below the first record matching")
-    remove = sub.add_parser("remove", help="remove the first record whose leading fields match")
-    remove.add_argument("fields", help='leading fields, e.g. "host all all 10.0.0.0/8"')
-    remove.add_argument("--all", action="store_true", help="remove every matching record")
-    return parser
+def write_config(
+    seq: Iterable[Entry | str], writer: _Writer | Callable[[str], object] | IO[str]
+) -> None:
+    """Write each record of ``seq`` as one plain line, dropping comments and layout.
+
+    ``seq`` is a ``Sequence`` or any iterable of entries or lines of text (each checked:
+    ``HBAError``). ``writer`` is a file object or a ``write``-like callable. To keep a
+    file's comments and spacing, use ``Sequence.writeto``.
+    """
+    write = _write_function(writer)
+    for entry in seq:
+        if isinstance(entry, str):
+            entry = Entry.parse(entry)
+        else:
+            entry.check()
+        write(f"{entry}\n")
 
 
 def main(args: _Seq[str] | None = None) -> int:
     """``pg-hba FILE list|check|add|remove ...``; returns the exit status (0, 1; 2 for usage)."""
-    ns = _parser().parse_args(list(sys.argv[1:] if args is None else args))
-    try:
-        seq = read_file(ns.file, version=ns.server_version)
-        if ns.command == "list":
-            for lineno, entry in seq.numbered():
-                print(f"{lineno}\t{entry}")
-        elif ns.command == "check":
-            print(f"{ns.file}: {len(seq)} records, no errors")
-        elif ns.command == "add":
-            if ns.before is not None:
-                seq.insert_before(ns.before, ns.line)
-            elif ns.after is not None:
-                seq.insert_after(ns.after, ns.line)
-            else:
-                seq.append(ns.line)
-            seq.write()
-        else:
-            count = 0
-            while seq.find(ns.fields) >= 0 and (ns.all or count == 0):
-                seq.remove(ns.fields)
-                count += 1
-            if not count:
-                raise ValueError(f"no record matches {ns.fields!r}")
-            seq.write()
-    except (HBAError, ValueError, OSError) as exc:
-        print(f"pg-hba: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    from ._hba_cli import run
+
+    return run(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
