@@ -203,19 +203,19 @@ def _settings(lines: list[str], path: str | None) -> Iterator[Setting]:
 
 
 def read_config(
-    lines: Iterable[str] | str,
+    iter: Iterable[str] | str,
     d: dict[str, str] | None = None,
     selector: Callable[[str], bool] | None = None,
 ) -> dict[str, str]:
-    """The effective settings of ``lines``: lower-cased names, unquoted values, last wins.
+    """The effective settings of ``iter``: lower-cased names, unquoted values, last wins.
 
-    ``lines`` is a file object, a list of lines or the whole text. ``d`` is updated and
+    ``iter`` is a file object, a list of lines or the whole text. ``d`` is updated and
     returned when given. ``selector(name)`` (lower-cased name) keeps a setting when true.
     Include directives are skipped: there is no file to be relative to (use
     ``read_file``). A line the server would reject raises ``ConfigSyntaxError``.
     """
     result: dict[str, str] = {} if d is None else d
-    for setting in _settings(_input_lines(lines)[0], None):
+    for setting in _settings(_input_lines(iter)[0], None):
         name = lower(setting.name)
         if name in INCLUDE_DIRECTIVES:
             continue

@@ -431,9 +431,9 @@ class Sequence:
             return [self._rec(k).lend() for k in range(len(self._pos))[index]]
         return self._rec(index).lend()
 
-    def __setitem__(self, index: int, entry: Entry | str) -> None:
+    def __setitem__(self, index: int, val: Entry | str) -> None:
         rec = self._rec(index)
-        new, note = self._coerce(entry)
+        new, note = self._coerce(val)
         rec.lend()  # the key as read, so the record counts as changed
         rec.entry = new
         if note:
