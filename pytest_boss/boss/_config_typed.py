@@ -32,7 +32,8 @@ _STRTOD = re.compile(
     r"|inf(?:inity)?|nan)",
     re.IGNORECASE,
 )
-_TABLE: dict[str, tuple[str, str]] = {name: kind for kind, names in KINDS.items() for name in names}
+_TABLE = {name.lower(): kind for kind, names in KINDS.items() for name in names}
+_ENUMS = {name.lower(): values for name, values in ENUMS.items()}
 
 
 def kind_of(name: str, version: int | None = None) -> tuple[str, str]:
@@ -71,7 +72,7 @@ def _number(text: str, integer: bool) -> tuple[float, str]:
             digits = match.group().strip(_SPACE)
             sign = -1 if digits.startswith("-") else 1
             body = digits.lstrip("+-")
-            base = 16 if body[:2].lower() == "0x" else 8 if len(body) > 1 else 10
+            base = 16 if body[:2].lower() == "0x" else 8 if body[:1] == "0" else 10
             rest = text[match.end() :]
             parsed = (float(sign * int(body, base)), rest)
             if rest[:1] in (".", "e", "E") or abs(parsed[0]) > 2**63 - 1:
@@ -139,7 +140,7 @@ def parse_number(text: str, integer: bool, unit: str) -> int | float:
 
 def parse_enum(name: str, text: str) -> str:
     """The enum value ``text`` names, as the server spells it (compared case-insensitively)."""
-    values = ENUMS.get(name.lower(), ())
+    values = _ENUMS.get(name.lower(), ())
     for value in values:
         if value.lower() == text.lower():
             return value

@@ -506,7 +506,7 @@ def typed_value(
     value's own spelling for enums (matched case-insensitively), ``str`` otherwise. These
     are the numbers ``pg_settings.setting`` and ``postgres -C`` show. ``vartype`` and
     ``unit`` default to ``setting_type(name, version)``. ``ValueError`` for a value the
-    server would reject.
+    server cannot parse; the setting's range (``postgres --describe-config``) is not checked.
     """
     if vartype is None:
         vartype, table_unit = kind_of(name, version)
