@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from . import hba
 from ._hba_check import NEWEST
+from ._hba_query import Query
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,12 +61,12 @@ def run(args: Sequence[str] | None = None) -> int:
                 seq.append(ns.line)
             seq.write()
         else:
-            count = 0
-            while seq.find(ns.fields) >= 0 and (ns.all or count == 0):
+            if ns.all:
+                query = Query([ns.fields])
+                if not seq.remove_if(query.matches):
+                    raise ValueError(f"no record matches {ns.fields!r}")
+            else:
                 seq.remove(ns.fields)
-                count += 1
-            if not count:
-                raise ValueError(f"no record matches {ns.fields!r}")
             seq.write()
     except (hba.HBAError, ValueError, OSError) as exc:
         print(f"pg-hba: {exc}", file=sys.stderr)
