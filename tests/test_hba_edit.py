@@ -145,3 +145,14 @@ def test_nul_the_server_misreads(server: Any, data: bytes, lineno: int, tmp_path
         hba.read_file(path)
     assert info.value.lineno == lineno
     assert os.fspath(path) == info.value.path
+
+
+def test_many_new_records_share_the_files_columns() -> None:
+    """Records far from any record as read still get the columns of the file."""
+    seq = hba.read_config(TEXT)
+    for i in range(200):
+        seq.append(f"host all u{i} 10.9.{i}.0/24 md5")
+    lines = seq.text().splitlines()[-200:]
+    assert lines[0] == "host    all       u0    10.9.0.0/24    md5"
+    assert {line.index("10.9.") for line in lines} == {24}
+    assert {line.rindex("md5") for line in lines} == {39}

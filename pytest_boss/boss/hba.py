@@ -385,6 +385,7 @@ class Sequence:
         self.eol = "\n"
         self._items: list[str | _Record] = []  # every logical line, in file order
         self._pos: list[int] = []  # _items index of each record
+        self._layouts = _Layouts(self._items)
         read_config(iterable, self)
 
     def _extend(self, items: Iterable[str | _Record]) -> None:
@@ -577,7 +578,7 @@ class Sequence:
     def writeto(self, writer: _Writer | Callable[[str], object]) -> None:
         """Write the file: untouched lines byte for byte, new records like their neighbours."""
         write = _write_function(writer)
-        header: list[dict[str, int] | None] = []  # computed once, when first needed
+        self._layouts = _Layouts(self._items)
         ended = True
         for k, item in enumerate(self._items):
             if isinstance(item, str):
@@ -586,9 +587,7 @@ class Sequence:
                 assert item.raw is not None
                 text = item.raw
             else:
-                if not header:
-                    header.append(fmt.header_layout([i for i in self._items if isinstance(i, str)]))
-                text = self._format(k, item, header[0]) + self.eol
+                text = self._format(k, item) + self.eol
             if not text:
                 continue
             if not ended:
@@ -610,24 +609,25 @@ class Sequence:
         atomic_write_text(target, self.text(), errors="surrogateescape", newline="")
 
     # formatting of new records ----------------------------------------------------------
-    def _format(self, at: int, record: _Record, header: dict[str, int] | None = None) -> str:
+    def _format(self, at: int, record: _Record) -> str:
         entry = record.entry
-        return self._format_like(entry.fields(), at, _slots(entry), header) + (
+        return self._format_like(entry.fields(), at, _slots(entry)) + (
             "  " + record.comment if record.comment else ""
         )
 
-    def _format_like(
-        self, fields: list[str], line: int, pl: list[str], header: dict[str, int] | None = None
-    ) -> str:
+    def _format_like(self, fields: list[str], line: int, pl: list[str]) -> str:
         """``fields`` laid out like the records read around item ``line``.
 
         ``pl`` names each field's place (``type``, ``database``, ``user``, ``address``,
         ``netmask``, ``method``, ``option``): a field goes in the column its place has in
-        the nearest one-line records as read, else in initdb's header's, else initdb's.
+        the nearest one-line records as read (among many new records, those of the new
+        record before it), else in initdb's header's, else initdb's.
         """
+        memo = self._layouts if self._layouts.items is self._items else _Layouts(self._items)
         neighbours = fmt.nearest(line, len(self._items), self._neighbour)
-        layout = fmt.layout_of(neighbours, header)
-        return fmt.render(fields, pl, layout, "")
+        if neighbours or memo.last is None:
+            memo.last = fmt.layout_of(neighbours, memo.header())
+        return fmt.render(fields, pl, memo.last, "")
 
     def _neighbour(self, k: int) -> fmt.Neighbour | None:
         item = self._items[k]
@@ -637,6 +637,20 @@ class Sequence:
         if "\n" in line:
             return None
         return line, _slots(Entry.parse(line, version=self.version))
+
+
+class _Layouts:
+    """What formatting new records of one write remembers: the header, the last layout."""
+
+    def __init__(self, items: list[str | _Record]) -> None:
+        self.items = items
+        self.last: fmt.Layout | None = None
+        self._header: list[dict[str, int] | None] = []
+
+    def header(self) -> dict[str, int] | None:
+        if not self._header:
+            self._header.append(fmt.header_layout([i for i in self.items if isinstance(i, str)]))
+        return self._header[0]
 
 
 def _slots(entry: Entry) -> list[str]:
