@@ -149,6 +149,9 @@ def atoi(text: str) -> int:
 
 def cidr_bits(text: str, family: int) -> int | None:
     """``pg_sockaddr_cidr_mask``: the prefix length after ``/``, None when invalid."""
+    if text.isdigit() and text.isascii():  # the usual case, without a regular expression
+        bits = int(text)
+        return bits if bits <= (32 if family == socket.AF_INET else 128) else None
     parsed = strtol_prefix(text)
     if text == "" or parsed is None or parsed[1] != "":
         return None

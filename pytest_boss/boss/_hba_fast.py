@@ -122,6 +122,11 @@ def _method_fits(conntype: str, method: str, version: int) -> bool:
     return method == "oauth" and version >= 18
 
 
+#: (connection type, method) pairs the full check accepts, from PostgreSQL 18 and before it.
+_FITS = frozenset((t, m) for t in CONNECTION_TYPES for m in METHODS if _method_fits(t, m, 18))
+_FITS_17 = frozenset((t, m) for t, m in _FITS if m != "oauth")
+
+
 def _address(fields: list[list[str]]) -> tuple[str, str | None, int] | None:
     """(address, netmask, fields used) when the full check accepts them, else ``None``."""
     if len(fields[3]) != 1:
@@ -168,11 +173,14 @@ def fast_record(text: str, version: int) -> Plain | None:
         address, netmask, used = found
         at = 3 + used
     method = fields[at][0]
-    if len(fields[at]) != 1 or not _method_fits(conntype, method, version):
+    if len(fields[at]) != 1 or (conntype, method) not in (_FITS if version >= 18 else _FITS_17):
         return None
-    options = _options(fields[at + 1 :], conntype, method, version)
-    if options is None:
-        return None
+    options: list[tuple[str, str]] = []
+    if len(fields) > at + 1 or method in MANDATORY_OPTIONS:
+        checked = _options(fields[at + 1 :], conntype, method, version)
+        if checked is None:
+            return None
+        options = checked
     return Plain(conntype, fields[1], fields[2], address, netmask, method, options)
 
 
@@ -181,8 +189,6 @@ def _options(
 ) -> list[tuple[str, str]] | None:
     """The options, checked as the full path does; ``None`` when any is wrong."""
     options: list[tuple[str, str]] = []
-    if not fields and method not in MANDATORY_OPTIONS:
-        return options
     effective = "peer" if (conntype == "local" and method == "ident") else method
     st = State(conntype=conntype, method=effective, version=version)
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 #: PostgreSQL's ``pg_isblank``: a carriage return anywhere in a line is a blank.
@@ -48,13 +47,15 @@ class Field(NamedTuple):
         return self.tokens[-1].end
 
 
-@dataclass(frozen=True)
 class Logical:
     """One logical line: the physical lines it was joined from and the joined text."""
 
-    first: int  # index of its first physical line
-    count: int  # number of physical lines
-    text: str  # joined, without line ends and continuation backslashes
+    __slots__ = ("count", "first", "text")
+
+    def __init__(self, first: int, count: int, text: str) -> None:
+        self.first = first  # index of its first physical line
+        self.count = count  # number of physical lines
+        self.text = text  # joined, without line ends and continuation backslashes
 
 
 def split_physical(lines: Iterable[str] | str) -> list[str]:

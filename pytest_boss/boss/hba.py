@@ -49,7 +49,7 @@ from . import _hba_format as fmt
 from ._atomic import atomic_write_text
 from ._errors import LineError
 from ._hba_check import INCLUDE_DIRECTIVES, NEWEST, Record, Rejected, check_record
-from ._hba_fast import BLANK, fast_record
+from ._hba_fast import BLANK, Plain, fast_record
 from ._hba_lex import (
     BLANKS,
     Logical,
@@ -326,13 +326,36 @@ class _Record:
     has that key is written as it was read.
     """
 
-    __slots__ = ("comment", "entry", "raw", "snapshot")
+    __slots__ = ("_entry", "comment", "plain", "raw", "snapshot")
 
-    def __init__(self, entry: Entry, raw: str | None = None, comment: str = "") -> None:
-        self.entry = entry
+    def __init__(self, entry: Entry | None, raw: str | None = None, comment: str = "") -> None:
+        self._entry = entry
+        self.plain: Plain | None = None  # the parts of a plain record, until its entry is made
         self.raw = raw
         self.comment = comment
         self.snapshot: tuple[object, ...] | None = None
+
+    @property
+    def entry(self) -> Entry:
+        """The record's entry, made from its plain parts the first time it is needed."""
+        if self._entry is None:
+            fast = self.plain
+            assert fast is not None
+            self._entry = Entry._of(
+                fast.type,
+                [_as_name(w) for w in fast.databases],
+                [_as_name(w) for w in fast.users],
+                None if fast.address is None else _as_name(fast.address),
+                fast.netmask,
+                fast.method,
+                fast.options,
+            )
+            self.plain = None
+        return self._entry
+
+    @entry.setter
+    def entry(self, entry: Entry) -> None:
+        self._entry = entry
 
     def lend(self) -> Entry:
         if self.raw is not None and self.snapshot is None:
@@ -749,7 +772,11 @@ def read_config(
     logical = join_logical(physical, continuation=major >= 14)
     items: list[str | _Record] = []
     for lg in logical:
-        raw = "".join(physical[lg.first : lg.first + lg.count])
+        raw = (
+            physical[lg.first]
+            if lg.count == 1
+            else "".join(physical[lg.first : lg.first + lg.count])
+        )
         record = _read_record(lg, raw, major, path)
         if record is None:
             items.append(raw)
@@ -781,31 +808,24 @@ def _read_record(lg: Logical, raw: str, version: int, path: str | None) -> _Reco
     if fast is BLANK:
         return None
     if fast is not None:
-        entry = Entry._of(
-            fast.type,
-            [_as_name(w) for w in fast.databases],
-            [_as_name(w) for w in fast.users],
-            None if fast.address is None else _as_name(fast.address),
-            fast.netmask,
-            fast.method,
-            fast.options,
-        )
         cut = comment_start(lg.text)
-    else:
-        rec = _check(lg, version, path)
-        if rec is None:
-            return None
-        entry = Entry._of(
-            rec.type,
-            [Name(t.value, t.quoted) for t in rec.databases],
-            [Name(t.value, t.quoted) for t in rec.users],
-            None if rec.address is None else Name(rec.address.value, rec.address.quoted),
-            rec.netmask,
-            rec.method,
-            rec.options,
-            rec.path,
-        )
-        cut = comment_start(lg.text)
+        record = _Record(None, raw, lg.text[cut:].rstrip(BLANKS) if cut >= 0 else "")
+        record.plain = fast
+        return record
+    rec = _check(lg, version, path)
+    if rec is None:
+        return None
+    entry = Entry._of(
+        rec.type,
+        [Name(t.value, t.quoted) for t in rec.databases],
+        [Name(t.value, t.quoted) for t in rec.users],
+        None if rec.address is None else Name(rec.address.value, rec.address.quoted),
+        rec.netmask,
+        rec.method,
+        rec.options,
+        rec.path,
+    )
+    cut = comment_start(lg.text)
     note = lg.text[cut:].rstrip(BLANKS) if cut >= 0 else ""
     return _Record(entry, raw, note)
 
