@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -465,7 +466,24 @@ def check_record(fields: list[Field], version: int = NEWEST) -> Record:
     if conntype not in CONNECTION_TYPES:
         raise Rejected(f'invalid connection type "{conntype}"')
     rec = Record(type=conntype)
+    _check_names(it, rec, version)
+    if conntype != "local":
+        _check_address(it, rec)
+    effective = _check_method(it, rec, version)
+    st = State(conntype=conntype, method=effective, version=version)
+    for option_field in it:
+        for token in option_field.tokens:
+            name, eq, value = token.value.partition("=")
+            if not eq:
+                raise Rejected(f"authentication option not in name=value format: {token.value}")
+            check_option(name, value, st)
+            rec.options.append((name, value))
+    check_mandatory(st)
+    return rec
 
+
+def _check_names(it: Iterator[Field], rec: Record, version: int) -> None:
+    """The database and user fields (regular expressions checked from 16)."""
     names = next(it, None)
     if names is None:
         raise Rejected("end-of-line before database specification")
@@ -481,31 +499,35 @@ def check_record(fields: list[Field], version: int = NEWEST) -> Record:
                 if error is not None:
                     raise Rejected(f'invalid regular expression "{token.value[1:]}": {error}')
 
-    if conntype != "local":
-        addr_field = next(it, None)
-        if addr_field is None:
-            raise Rejected("end-of-line before IP address specification")
-        addr = _only(addr_field, "host address")
-        rec.address = addr
-        if not any(is_keyword(addr, k) for k in ("all", "samehost", "samenet")):
-            text, slash, bits = addr.value.partition("/")
-            numeric = numeric_address(text)
-            if slash:
-                if numeric is None:
-                    raise Rejected(
-                        f'specifying both host name and CIDR mask is invalid: "{addr.value}"'
-                    )
-                if cidr_bits(bits, numeric[0]) is None:
-                    raise Rejected(f'invalid CIDR mask in address "{addr.value}"')
-            elif numeric is not None:
-                mask_field = next(it, None)
-                if mask_field is None:
-                    raise Rejected("end-of-line before netmask specification")
-                mask = _only(mask_field, "netmask").value
-                if mask_family(mask) != numeric[0]:
-                    raise Rejected("IP address and mask do not match")
-                rec.netmask = mask
 
+def _check_address(it: Iterator[Field], rec: Record) -> None:
+    """The address field, and the netmask field after a numeric address without a mask."""
+    addr_field = next(it, None)
+    if addr_field is None:
+        raise Rejected("end-of-line before IP address specification")
+    addr = _only(addr_field, "host address")
+    rec.address = addr
+    if any(is_keyword(addr, k) for k in ("all", "samehost", "samenet")):
+        return
+    text, slash, bits = addr.value.partition("/")
+    numeric = numeric_address(text)
+    if slash:
+        if numeric is None:
+            raise Rejected(f'specifying both host name and CIDR mask is invalid: "{addr.value}"')
+        if cidr_bits(bits, numeric[0]) is None:
+            raise Rejected(f'invalid CIDR mask in address "{addr.value}"')
+    elif numeric is not None:
+        mask_field = next(it, None)
+        if mask_field is None:
+            raise Rejected("end-of-line before netmask specification")
+        mask = _only(mask_field, "netmask").value
+        if mask_family(mask) != numeric[0]:
+            raise Rejected("IP address and mask do not match")
+        rec.netmask = mask
+
+
+def _check_method(it: Iterator[Field], rec: Record, version: int) -> str:
+    """The method field and its combination with the type; returns the method in effect."""
     method_field = next(it, None)
     if method_field is None:
         raise Rejected("end-of-line before authentication method")
@@ -513,6 +535,7 @@ def check_record(fields: list[Field], version: int = NEWEST) -> Record:
     if method not in METHODS or (method == "oauth" and version < 18):
         raise Rejected(f'invalid authentication method "{method}"')
     rec.method = method
+    conntype = rec.type
     effective = "peer" if (conntype == "local" and method == "ident") else method
     if conntype == "local" and effective == "gss":
         raise Rejected("gssapi authentication is not supported on local sockets")
@@ -520,14 +543,4 @@ def check_record(fields: list[Field], version: int = NEWEST) -> Record:
         raise Rejected("peer authentication is only supported on local sockets")
     if conntype != "hostssl" and effective == "cert":
         raise Rejected("cert authentication is only supported on hostssl connections")
-
-    st = State(conntype=conntype, method=effective, version=version)
-    for option_field in it:
-        for token in option_field.tokens:
-            name, eq, value = token.value.partition("=")
-            if not eq:
-                raise Rejected(f"authentication option not in name=value format: {token.value}")
-            check_option(name, value, st)
-            rec.options.append((name, value))
-    check_mandatory(st)
-    return rec
+    return effective
