@@ -32,22 +32,32 @@ drops the last character as the closing quote).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO
 
 from . import _config_alter as alter
 from ._atomic import atomic_write_text
 from ._config_alter import DELETE, Change
+from ._config_errors import ConfigError, ConfigIncludeError, ConfigSyntaxError, Setting
+from ._config_files import (
+    INCLUDE_DIRECTIVES,
+    MAX_INCLUDE_DEPTH,
+    file_settings,
+    input_lines,
+    read_lines,
+    settings,
+)
 from ._config_lex import NAME, lower, parse_active, parse_commented, strip_eol
 from ._config_lex import lexer as _lexer
 from ._config_quote import ENCODING, ENCODING_ERRORS, Value, quote_value, render, unquote
 from ._config_typed import Typed, kind_of, typed
-from ._errors import LineError
 
 __all__ = [
     "DELETE",
     "ENCODING",
     "ENCODING_ERRORS",
+    "INCLUDE_DIRECTIVES",
+    "MAX_INCLUDE_DEPTH",
     "ConfigError",
     "ConfigIncludeError",
     "ConfigSyntaxError",
@@ -74,50 +84,6 @@ comment = "#"
 #: The quote character of postgresql.conf values (the seed's module data; the function
 #: that quotes a value is ``quote_value``).
 quote = "'"
-
-#: Include depth PostgreSQL allows (``CONF_FILE_MAX_DEPTH``); the main file is depth 0.
-MAX_INCLUDE_DEPTH = 10
-
-#: The names that are directives, not settings.
-INCLUDE_DIRECTIVES = ("include", "include_dir", "include_if_exists")
-
-
-class ConfigError(LineError):
-    """A configuration file PostgreSQL would reject.
-
-    The server applies nothing from a file while it has an error, so neither do we.
-    Attributes: ``reason`` (what is wrong), ``path`` (``None`` for lines not read from a
-    file), ``lineno`` (1-based, ``None`` when unknown) and ``line`` (the text, no line end).
-    """
-
-    hint = "Fix the line or comment it out"
-
-    def __str__(self) -> str:
-        text = f"{self.where()}: {self.reason}"
-        if self.line is not None:
-            text += f" (line: {self.line!r})"
-        return f"{text}. {self.hint}: PostgreSQL applies nothing from a file with an error."
-
-
-class ConfigSyntaxError(ConfigError):
-    """A line the server's scanner rejects (bad name, no value, two values, bad quoting)."""
-
-    hint = "Write one 'name = value' per line, quoting values with quote_value()"
-
-
-class ConfigIncludeError(ConfigError):
-    """An include directive that fails: missing file, empty name, recursion, depth > 10."""
-
-    hint = "Fix the include directive (paths are relative to the including file)"
-
-
-class Setting(NamedTuple):
-    """One setting line, as the server lists it in ``pg_file_settings``."""
-
-    name: str  # as written (not lower-cased)
-    value: str  # unquoted and unescaped
-    path: str | None  # absolute path of the file, None for lines given directly
-    lineno: int  # 1-based line number
 
 
 def parse_line(
@@ -158,50 +124,6 @@ def _check_name(name: str) -> str:
 # -- reading --------------------------------------------------------------------------------
 
 
-def _physical_lines(text: str) -> list[str]:
-    """Lines with their ends, split at ``\\n`` only (a lone CR is a blank to the server)."""
-    if not text:
-        return []
-    parts = text.split("\n")
-    result = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        result.append(parts[-1])
-    return result
-
-
-def _input_lines(lines: Iterable[str] | str) -> tuple[list[str], bool]:
-    """Physical lines of the input, and whether they carry their line ends.
-
-    A string is a whole file. Items of an iterable (a file object, ``readlines()``) are
-    joined and split again at ``\\n``, because Python's text files also split at a lone CR,
-    which the server reads as a blank. Several items none of which holds a ``\\n`` (e.g.
-    from ``str.splitlines()``) are taken as one line each, without ends.
-    """
-    if isinstance(lines, str):
-        return _physical_lines(lines), True
-    read = getattr(lines, "read", None)
-    if callable(read):
-        return _physical_lines(read()), True
-    items = list(lines)
-    if len(items) > 1 and not any("\n" in item for item in items):
-        return items, False
-    return _physical_lines("".join(items)), True
-
-
-def _settings(lines: list[str], path: str | None) -> Iterator[Setting]:
-    """Every live setting line in order, include directives included (as settings)."""
-    lexer = _lexer("=", "#", "'")
-    for lineno, line in enumerate(lines, 1):
-        text = strip_eol(line)
-        result = parse_active(text, lexer)
-        if result is None:
-            continue
-        if isinstance(result, str):
-            raise ConfigSyntaxError(result, path, lineno, text)
-        key, value = result
-        yield Setting(text[key], unquote(text[value]), path, lineno)
-
-
 def read_config(
     iter: Iterable[str] | str,
     d: dict[str, str] | None = None,
@@ -215,136 +137,13 @@ def read_config(
     ``read_file``). A line the server would reject raises ``ConfigSyntaxError``.
     """
     result: dict[str, str] = {} if d is None else d
-    for setting in _settings(_input_lines(iter)[0], None):
+    for setting in settings(input_lines(iter)[0], None):
         name = lower(setting.name)
         if name in INCLUDE_DIRECTIVES:
             continue
         if selector is None or selector(name):
             result[name] = setting.value
     return result
-
-
-def _read_lines(path: str) -> list[str]:
-    with open(path, encoding=ENCODING, errors=ENCODING_ERRORS, newline="") as fo:
-        return _physical_lines(fo.read())
-
-
-def _absolute(location: str, calling_file: str) -> str:
-    """``AbsoluteConfigLocation``: relative to the including file's folder."""
-    if os.path.isabs(location):
-        return location
-    return os.path.normpath(os.path.join(os.path.dirname(calling_file), location))
-
-
-def _conf_files_in(directory: str, setting: Setting, text: str) -> list[str]:
-    """``GetConfFilesInDir``: ``*.conf`` files not starting with '.', in byte order."""
-    try:
-        names = os.listdir(directory)
-    except OSError as exc:
-        raise ConfigIncludeError(
-            f"could not open configuration directory {directory!r}: {exc.strerror}",
-            setting.path,
-            setting.lineno,
-            text,
-        ) from exc
-    files = []
-    for name in names:
-        if len(name) < 6 or name.startswith(".") or not name.endswith(".conf"):
-            continue
-        full = os.path.join(directory, name)
-        try:
-            if os.path.isdir(full):
-                continue
-            os.stat(full)
-        except OSError as exc:
-            raise ConfigIncludeError(
-                f"could not stat file {full!r}: {exc.strerror}", setting.path, setting.lineno, text
-            ) from exc
-        files.append(full)
-    files.sort(key=lambda f: f.encode(ENCODING, ENCODING_ERRORS))
-    return files
-
-
-def _include(
-    location: str,
-    strict: bool,
-    setting: Setting,
-    text: str,
-    depth: int,
-) -> Iterator[Setting]:
-    """``ParseConfigFile`` for one include directive at ``setting``'s line."""
-    assert setting.path is not None
-    if location.strip(" \t\r\n") == "":
-        raise ConfigIncludeError(
-            f"empty configuration file name: {location!r}", setting.path, setting.lineno, text
-        )
-    if depth > MAX_INCLUDE_DEPTH:
-        raise ConfigIncludeError(
-            f"could not open configuration file {location!r}: maximum nesting depth "
-            f"({MAX_INCLUDE_DEPTH}) exceeded",
-            setting.path,
-            setting.lineno,
-            text,
-        )
-    path = _absolute(location, setting.path)
-    if path == setting.path:
-        raise ConfigIncludeError(
-            f"configuration file recursion in {setting.path!r}", setting.path, setting.lineno, text
-        )
-    try:
-        lines = _read_lines(path)
-    except IsADirectoryError as exc:  # the server opens it, then fails to read it
-        raise ConfigIncludeError(
-            f"could not read configuration file {path!r}: {exc.strerror}",
-            setting.path,
-            setting.lineno,
-            text,
-        ) from exc
-    except OSError as exc:
-        if not strict:  # include_if_exists: the server skips any file it cannot open
-            return
-        raise ConfigIncludeError(
-            f"could not open configuration file {path!r}: {exc.strerror}",
-            setting.path,
-            setting.lineno,
-            text,
-        ) from exc
-    yield from _file_settings(path, lines, depth)
-
-
-def _file_settings(path: str, lines: list[str], depth: int) -> Iterator[Setting]:
-    for setting in _settings(lines, path):
-        directive = lower(setting.name)
-        if directive not in INCLUDE_DIRECTIVES:
-            yield setting
-            continue
-        text = strip_eol(lines[setting.lineno - 1])
-        if directive == "include_dir":
-            if setting.value.strip(" \t\r\n") == "":
-                raise ConfigIncludeError(
-                    f"empty configuration directory name: {setting.value!r}",
-                    setting.path,
-                    setting.lineno,
-                    text,
-                )
-            assert setting.path is not None
-            directory = _absolute(setting.value, setting.path)
-            for file in _conf_files_in(directory, setting, text):
-                yield from _include(file, True, setting, text, depth + 1)
-        else:
-            yield from _include(setting.value, directive == "include", setting, text, depth + 1)
-
-
-def file_settings(path: str | os.PathLike[str]) -> list[Setting]:
-    """Every setting line of a file and its includes, in the server's order.
-
-    The Python twin of the ``pg_file_settings`` view without its error rows: an error
-    raises ``ConfigError`` instead. ``path`` is made absolute (symbolic links are kept, as
-    the server does); includes are resolved relative to the including file. A missing
-    top-level file raises ``FileNotFoundError``.
-    """
-    top = os.path.abspath(os.fspath(path))
-    return list(_file_settings(top, _read_lines(top), 0))
 
 
 def read_file(
@@ -434,7 +233,7 @@ def alter_config(
     is the new file (lines given without ends come back without ends). A line the server
     would reject raises ``ConfigSyntaxError`` (with its line number).
     """
-    physical, with_ends = _input_lines(fo)
+    physical, with_ends = input_lines(fo)
     names = [(key, _check_name(key)) for key in (map.keys() if keys is None else keys)]
     notes = comments or {}
     alter.check_comments(map, notes)
@@ -464,7 +263,7 @@ def alter_file(
     the file's path.
     """
     target = os.fspath(path)
-    old = _read_lines(target)
+    old = read_lines(target)
     try:
         new = alter_config(map, old, keys, comments=comments)
     except ConfigError as exc:
