@@ -24,7 +24,7 @@ from pytest_boss.boss.config import (
     alter_file,
     file_settings,
     parse_line,
-    quote,
+    quote_value,
     read_config,
     read_file,
     render,
@@ -272,13 +272,13 @@ QUOTE = [
 
 @pytest.mark.parametrize(("value", "expected"), [c[:2] for c in QUOTE], ids=[c[2] for c in QUOTE])
 def test_quote(value: str, expected: str) -> None:
-    assert quote(value) == expected
+    assert quote_value(value) == expected
     assert unquote(expected) == value
 
 
 def test_quote_rejects_nul() -> None:
     with pytest.raises(ValueError, match="NUL"):
-        quote("a\0b")
+        quote_value("a\0b")
 
 
 RENDER = [
@@ -442,7 +442,7 @@ def test_include_relative_to_including_file(tmp_path: Path) -> None:
 
 def test_include_absolute_path(tmp_path: Path) -> None:
     other = write(tmp_path / "elsewhere" / "x.conf", "x = 1\n")
-    main = write(tmp_path / "dir" / "main.conf", f"include {quote(str(other))}\n")
+    main = write(tmp_path / "dir" / "main.conf", f"include {quote_value(str(other))}\n")
     assert read_file(main) == {"x": "1"}
 
 
@@ -559,7 +559,7 @@ def test_include_dir_order_and_filter(tmp_path: Path) -> None:
         "#x.conf#": "skipped: not .conf",
     }
     for name, why in names.items():
-        write(d / name, f"order = {quote(name)}\nn_{len(name)} = {quote(why)}\n")
+        write(d / name, f"order = {quote_value(name)}\nn_{len(name)} = {quote_value(why)}\n")
     (d / "dir.conf").mkdir()
     write(d / "dir.conf" / "inner.conf", "inner = 1\n")
     seen = [s.value for s in file_settings(main) if s.name == "order"]

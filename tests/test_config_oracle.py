@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import pytest
 
-from pytest_boss.boss.config import ConfigError, file_settings, quote, read_file
+from pytest_boss.boss.config import ConfigError, file_settings, quote_value, read_file
 
 ORACLE_DIR = "boss_oracle"
 INCLUDE_LINE = f"include_if_exists '{ORACLE_DIR}/case.conf'\n"
@@ -333,7 +333,7 @@ INCLUDES = [
         {
             "case.conf": "include_dir 'conf.d'\n",
             **{
-                f"conf.d/{name}": f"boss.order = {quote(name)}\n"
+                f"conf.d/{name}": f"boss.order = {quote_value(name)}\n"
                 for name in [
                     "b.conf",
                     "B.conf",

@@ -524,11 +524,13 @@ def test_sequence_is_list_like() -> None:
     assert [e.type for e in seq] == ["local", "host", "host", "host"]
     assert seq[-1].address == "::1/128"
     assert [e.method for e in seq[1:3]] == ["trust", "md5"]
-    popped = seq.pop()
+    popped = seq.pop(-1)
     assert popped.address == "::1/128"
     assert len(seq) == 3
     del seq[0]
     assert seq[0].address == "127.0.0.1/32"
+    assert seq.pop().address == "127.0.0.1/32"  # the seed's default: the first record
+    assert len(seq) == 1
     assert "local   all" not in seq.text()
     assert "# local\n" in seq.text()  # comments stay
 

@@ -7,8 +7,9 @@ comma list of tokens that remember whether they began with a double quote.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: PostgreSQL's ``pg_isblank``: a carriage return anywhere in a line is a blank.
 BLANKS = " \t\r"
@@ -18,8 +19,7 @@ BLANKS = " \t\r"
 MAX_TOKEN = 10240
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One token: its value with quotes removed, and whether its first character was a quote.
 
     PostgreSQL looks at ``quoted`` only to decide whether a keyword (``all``, ``+role``,
@@ -33,8 +33,7 @@ class Token:
     end: int  # offset just past its last character
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """One field: a comma list of tokens (``a,b`` and ``a, b`` are both two tokens)."""
 
     tokens: tuple[Token, ...]
@@ -48,13 +47,15 @@ class Field:
         return self.tokens[-1].end
 
 
-@dataclass(frozen=True)
 class Logical:
     """One logical line: the physical lines it was joined from and the joined text."""
 
-    first: int  # index of its first physical line
-    count: int  # number of physical lines
-    text: str  # joined, without line ends and continuation backslashes
+    __slots__ = ("count", "first", "text")
+
+    def __init__(self, first: int, count: int, text: str) -> None:
+        self.first = first  # index of its first physical line
+        self.count = count  # number of physical lines
+        self.text = text  # joined, without line ends and continuation backslashes
 
 
 def split_physical(lines: Iterable[str] | str) -> list[str]:
@@ -153,13 +154,45 @@ def _next_token(
     return Token(value, initial_quote, start, end), pos, comma
 
 
+#: A field of a line without double quotes: tokens joined by commas (blanks after them).
+_PLAIN_FIELD = re.compile(r"[^ \t\r,]+(?:,[ \t\r,]*[^ \t\r,]+)*")
+_PLAIN_TOKEN = re.compile(r"[^ \t\r,]+")
+
+
+def _tokenize_plain(line: str, token_limit: bool) -> list[Field]:
+    """``tokenize`` of a line without double quotes, the default blanks and comment."""
+    cut = line.find("#")
+    if cut >= 0:
+        line = line[:cut]
+    fields: list[Field] = []
+    for match in _PLAIN_FIELD.finditer(line):
+        text = match.group()
+        if "," not in text:
+            tokens: tuple[Token, ...] = (Token(text, False, match.start(), match.end()),)
+        else:
+            base = match.start()
+            tokens = tuple(
+                Token(t.group(), False, base + t.start(), base + t.end())
+                for t in _PLAIN_TOKEN.finditer(text)
+            )
+        if token_limit and len(text) * 4 >= MAX_TOKEN:
+            for token in tokens:
+                if len(token.value.encode("utf-8", "surrogatepass")) >= MAX_TOKEN:
+                    raise TokenTooLong(token.value)
+        fields.append(Field(tokens))
+    return fields
+
+
 def tokenize(
     line: str, comment: str = "#", blanks: str = BLANKS, token_limit: bool = False
 ) -> list[Field]:
     """The fields of one logical line (an empty list for a blank or comment line).
 
-    ``token_limit`` applies the token length limit of PostgreSQL 15 and older.
+    ``token_limit`` applies the token length limit of PostgreSQL 15 and older. Lines
+    without double quotes take a faster path that gives the same fields.
     """
+    if '"' not in line and comment == "#" and blanks == BLANKS:
+        return _tokenize_plain(line, token_limit)
     fields: list[Field] = []
     pos = 0
     n = len(line)
@@ -179,6 +212,8 @@ def tokenize(
 
 def comment_start(line: str, comment: str = "#", blanks: str = BLANKS) -> int:
     """Offset of the comment that ends a logical line, or -1 (quotes protect ``#``)."""
+    if '"' not in line:
+        return line.find(comment)
     in_quote = False
     for i, c in enumerate(line):
         if c == '"':
