@@ -12,7 +12,7 @@ import pytest
 from pytest_boss.boss.backup import BackupError, remove_backup
 from pytest_boss.boss.cluster import Cluster, SQLError
 from pytest_boss.boss.control import NotRunningError, read_pid_file
-from pytest_boss.boss.replication import NotAStandbyError, ReplicationError
+from pytest_boss.boss.replication import NotAStandbyError, ReplicationError, SlotNameError
 
 NewPath = Callable[[], str]
 Keep = Callable[[Cluster], Cluster]
@@ -249,7 +249,7 @@ def test_slot_lives_as_long_as_the_standby(
 
 def test_bad_slot_name_is_refused_before_anything(primary: Cluster, new_path: NewPath) -> None:
     path = new_path()
-    with pytest.raises(ValueError, match="invalid replication slot name"):
+    with pytest.raises(SlotNameError, match="invalid replication slot name"):
         primary.replica(path, slot="Bad-Name")
     assert not os.path.lexists(path)
 

@@ -47,6 +47,8 @@ class BackupError(ReplicationError):
         self.output = output
 
     def __str__(self) -> str:
+        if not self.output.strip():
+            return self.message
         return f"{self.message}\npg_basebackup said:\n{self.output.strip()}"
 
 

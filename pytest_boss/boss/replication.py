@@ -51,6 +51,7 @@ __all__ = [
     "ReplicationError",
     "ReplicationTimeoutError",
     "ReplicationWarning",
+    "SlotNameError",
     "backup",
     "catch_up",
     "is_standby",
@@ -76,6 +77,10 @@ class ReplicationTimeoutError(ReplicationError):
     """A standby did not catch up, or a promotion did not end, within its time-out."""
 
 
+class SlotNameError(ReplicationError, ValueError):
+    """A replication slot name PostgreSQL would refuse."""
+
+
 # -- standbys -----------------------------------------------------------------------------------
 
 
@@ -99,7 +104,7 @@ def _slot_name(slot: str | bool | None, name: str) -> str | None:
         return None
     chosen = name if slot is True else str(slot)
     if not _SLOT_RE.match(chosen):
-        raise ValueError(
+        raise SlotNameError(
             f"invalid replication slot name {chosen!r}: use 1 to 63 lower-case letters, "
             "digits and underscores"
         )
