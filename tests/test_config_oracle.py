@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import pytest
 
@@ -46,7 +46,7 @@ class Link:
 
 
 DIR = Dir()
-FileSpec = Union[str, bytes, Dir, Link]
+FileSpec = str | bytes | Dir | Link
 
 
 class Oracle:

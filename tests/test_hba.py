@@ -713,7 +713,7 @@ def test_edit_changes_only_edited_lines() -> None:
     seq[2].options["foo"] = "bar"  # an invalid edit is still written; check() finds it
     before = FILE.splitlines()
     after = seq.text().splitlines()
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]
     assert changed == [5, 6]
     assert (
         after[5] == "host    all             all             127.0.0.1/32            scram-sha-256"

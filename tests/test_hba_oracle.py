@@ -434,7 +434,7 @@ def compare(oracle: Oracle, case: Case) -> str | None:
     ours = [(n, e) for n, e in seq.numbered() if n > 1 and not e.is_include]
     assert [n for n, _ in ours] == [r.line for r in rows], rows
     compared = 0
-    for (line, entry), row in zip(ours, rows):
+    for (line, entry), row in zip(ours, rows, strict=False):
         if line in unknown:
             continue
         compared += 1

@@ -184,7 +184,7 @@ def _check_signature(d: Def) -> None:
     assert [p.name for p in positional[: len(want)]] == want, f"ours: {sig}"
     for p in positional[len(want) :]:
         assert p.default is not p.empty, f"extra parameter {p.name} needs a default: {sig}"
-    for (name, default), p in zip(d.params, positional):
+    for (name, default), p in zip(d.params, positional, strict=False):
         if default is NO or (d.module, d.qualname, name) in DEFAULT_DEVIATIONS:
             continue
         assert p.default == default, f"{name}: seed {default!r}, ours {p.default!r}"

@@ -29,6 +29,7 @@ INNER_TESTS = (
     "test_init.py",
     "test_control.py",
     "test_cluster.py",
+    "test_replication.py",
     "test_config_oracle.py",
     "test_hba_oracle.py",
     "plugin/test_fixtures.py",

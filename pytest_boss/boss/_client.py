@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Union
 
 from . import _endpoint
 from ._errors import BossError
@@ -25,7 +24,7 @@ from .privileges import clean_env
 __all__ = ["DEFAULT_HBA_FILENAME", "LOG_FILENAME", "ClusterClient", "ClusterError", "PgConfig"]
 
 #: The installation a cluster belongs to: ``pg_config``'s output as a dict, or found one.
-PgConfig = Union[Mapping[str, str], Installation]
+PgConfig = Mapping[str, str] | Installation
 DEFAULT_HBA_FILENAME = "pg_hba.conf"
 #: The server log, inside the data directory (removed with it).
 LOG_FILENAME = "postmaster.log"

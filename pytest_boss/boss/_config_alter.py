@@ -8,7 +8,6 @@ lines of its own setting, so a change costs the same in a file of 20 or 20,000 l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Union
 
 from ._config_lex import Lexer, lower, parse_active, parse_commented, strip_eol
 from ._config_quote import Value, render
@@ -30,7 +29,7 @@ class Delete:
 
 DELETE = Delete()
 #: What a name may be given in ``alter_config``: a value, ``None`` (comment out) or ``DELETE``.
-Change = Union[Value, None, Delete]
+Change = Value | None | Delete
 
 
 class Line:

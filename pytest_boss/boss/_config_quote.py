@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Union
 
 ENCODING = "utf-8"
 ENCODING_ERRORS = "surrogateescape"
 
 #: The values ``alter_config`` and ``write_config`` accept; ``None`` means "comment out".
-Value = Union[str, bool, int, float]
+Value = str | bool | int | float
 
 _QUOTE_TABLE = {ord("\\"): "\\\\", ord("'"): "''", ord("\n"): "\\n", ord("\r"): "\\r"}
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}

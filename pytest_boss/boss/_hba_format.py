@@ -8,6 +8,7 @@ many new records stays linear in the size of the file.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 from ._hba_lex import tokenize
@@ -73,11 +74,11 @@ def layout_of(neighbours: Sequence[Neighbour], header: dict[str, int] | None) ->
     compact = False
     for line, slots in neighbours:
         fields = tokenize(line)
-        gaps = [line[a.end : b.start] for a, b in zip(fields, fields[1:])]
+        gaps = [line[a.end : b.start] for a, b in itertools.pairwise(fields)]
         if tabs is None:
             tabs = any("\t" in g for g in gaps)
             compact = all(g == " " for g in gaps)
-        for slot, f in zip(slots, fields):
+        for slot, f in zip(slots, fields, strict=False):
             if slot not in layout and slot != "option+":
                 layout[slot] = advance(0, line[: f.start])
         if all(s in layout for s in DEFAULT_COLUMNS):
@@ -113,7 +114,7 @@ def render(fields: Sequence[str], slots: Sequence[str], layout: Layout, comment:
     columns, tabs = layout
     out = ""
     col = 0
-    for i, (slot, text) in enumerate(zip(slots, fields)):
+    for i, (slot, text) in enumerate(zip(slots, fields, strict=False)):
         if i:
             sep = pad(col, columns.get(slot, -1), tabs)
             out += sep

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Sequence as _Seq
-from typing import IO, Protocol, Union, overload
+from typing import IO, Protocol, overload
 
 from . import _hba_format as fmt
 from ._atomic import atomic_write_text
@@ -80,7 +80,7 @@ class Record:
         )
 
 
-FieldsLike = Union[str, Entry, _Seq[str]]
+FieldsLike = str | Entry | _Seq[str]
 
 
 class Writer(Protocol):

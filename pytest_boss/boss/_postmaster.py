@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from typing import Union
 
 from ._account import ServerUser
 from ._control_errors import StartupError
@@ -46,7 +45,7 @@ STATUS_STANDBY = "standby"
 LOG_TAIL_LINES = 30
 
 #: Server settings for a start: a mapping (``-c name=value`` each) or ready arguments.
-Options = Union[Mapping[str, object], Sequence[str], None]
+Options = Mapping[str, object] | Sequence[str] | None
 
 # Postmasters this process started: reaped here so a stopped one is not taken for alive.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}

@@ -345,9 +345,13 @@ class Cluster(ClusterClient):
 
         The stop is fast, not immediate, though the data goes anyway: right after a start,
         an immediate shutdown can kill a child that is creating a shared memory segment,
-        which then stays in /dev/shm for good.
+        which then stays in /dev/shm for good. A standby made by ``replica()`` first lets go
+        of its upstream (synchronous standby setting, replication slot).
         """
         if os.path.exists(self.path):
+            from .replication import release
+
+            release(self)
             if self.running():
                 try:
                     self.controller.stop("fast")
@@ -388,6 +392,55 @@ class Cluster(ClusterClient):
     def _write_meta(self, data: Mapping[str, Any]) -> None:
         self._meta = dict(data)
         write_meta(self.data_dir, data, self.server_user)
+
+    # -- replication (the work is in .replication) ------------------------------------------
+
+    def backup(self, path: StrPath, **options: Any) -> str:
+        """A pg_basebackup of this running cluster in the new folder ``path``; returns it.
+        ``options`` are pg_basebackup's long options (``wal_method="fetch"``)."""
+        from .replication import backup
+
+        return backup(self, path, **options)
+
+    def replica(
+        self,
+        path: StrPath,
+        *,
+        synchronous: bool = False,
+        slot: str | bool | None = None,
+        start: bool = True,
+    ) -> Cluster:
+        """A hot standby of this cluster at the new folder ``path``, streaming over the
+        unix socket (running unless ``start`` is false); see :func:`.replication.replica`."""
+        from .replication import replica
+
+        return replica(self, path, synchronous=synchronous, slot=slot, start=start)
+
+    @property
+    def is_standby(self) -> bool:
+        """Whether the running server is a standby (in recovery), asked of the server."""
+        from .replication import is_standby
+
+        return is_standby(self)
+
+    def catch_up(self, timeout: float = 30.0) -> str:
+        """On a standby: wait until it has replayed what its upstream had flushed when
+        called (the upstream flushes first); returns that WAL position."""
+        from .replication import catch_up
+
+        return catch_up(self, timeout)
+
+    def promote(self, timeout: float = 60.0) -> None:
+        """Make this standby a primary and wait until it is one."""
+        from .replication import promote
+
+        promote(self, timeout)
+
+    def kill(self) -> None:
+        """Crash the server (SIGKILL of the postmaster); ``start()`` then recovers."""
+        from .replication import kill
+
+        kill(self)
 
 
 def _server_user(name: str | None) -> ServerUser:

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, Union
+from typing import Literal
 
 from ._account import ServerUser, server_user
 from ._errors import BossError
@@ -38,7 +38,7 @@ __all__ = [
 
 #: The value of an initdb option: text, a number, a switch, extra arguments, or ``None``
 #: (initdb's own default).
-InitValue = Union[str, int, bool, Sequence[str], None]
+InitValue = str | int | bool | Sequence[str] | None
 #: The ``lc_*`` categories initdb accepts one by one.
 LC_CATEGORIES = ("collate", "ctype", "messages", "monetary", "numeric", "time")
 

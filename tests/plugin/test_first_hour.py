@@ -130,5 +130,10 @@ def test_the_server_log_section_holds_the_tests_own_lines(
     section = out[out.index("PostgreSQL server log") :]
     section = section[: section.index("short test summary")]
     assert "the_tests_own_query" in section
-    for plugin_line in ("checkpoint", "reloading configuration", "CREATE DATABASE", "boss_template"):
+    for plugin_line in (
+        "checkpoint",
+        "reloading configuration",
+        "CREATE DATABASE",
+        "boss_template",
+    ):
         assert plugin_line not in section, plugin_line
