@@ -20,6 +20,12 @@ __all__ = ["REFUSED", "Reloaded", "query", "reload_and_wait", "set_password"]
 
 #: SQLSTATEs of a login refused by pg_hba.conf (or its authentication method).
 REFUSED = REFUSED_SQLSTATES
+#: The plugin's own sessions log no statements and no errors: a test's share of the server
+#: log is the test's doing, even when it turns statement logging on.
+QUIET = (
+    "-c log_statement=none -c log_min_duration_statement=-1 -c log_duration=off "
+    "-c log_min_error_statement=panic -c log_min_messages=fatal"
+)
 
 
 @functools.cache
@@ -39,7 +45,7 @@ def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[st
         return cluster.sql(sql, dbname=dbname)
     try:
         with psycopg.connect(
-            cluster.dsn(dbname, password=None), autocommit=True, connect_timeout=10
+            cluster.dsn(dbname, password=None, options=QUIET), autocommit=True, connect_timeout=10
         ) as conn:
             cursor: Any = conn.execute(sql)
             if cursor.description is None:

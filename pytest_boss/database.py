@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .boss.cluster import Cluster
 
-__all__ = ["Database"]
+__all__ = ["TEMPLATE_DB", "Database"]
+
+#: The template database pg_database copies: filled by the template loader.
+TEMPLATE_DB = "boss_template"
 
 
 class Database:
@@ -15,6 +18,17 @@ class Database:
 
     `dsn()`, `url()` and `sql()` are the cluster's, with `dbname` filled in.
     """
+
+    @classmethod
+    def from_template(cls, cluster: Cluster, name: str | None = None) -> Database:
+        """A new database copied from the cluster's template database (a pooled cluster,
+        or a `pg_cluster_factory(template=True)` one); the caller drops it (or its cluster)."""
+        import secrets
+
+        name = name or f"db_{secrets.token_hex(4)}"
+        ident = '"' + name.replace('"', '""') + '"'
+        cluster.sql(f"CREATE DATABASE {ident} TEMPLATE {TEMPLATE_DB}")
+        return cls(name, cluster)
 
     def __init__(self, name: str, cluster: Cluster) -> None:
         self.name = name

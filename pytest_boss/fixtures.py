@@ -10,19 +10,16 @@ state), `_pg_pool` (running clusters keyed by postmaster-level configuration) an
 
 from __future__ import annotations
 
-import glob
-import importlib
-import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .database import Database
-from .errors import MarkerError, TemplateLoadError
+from .errors import MarkerError
 from .logs import LOG_KEY, mark_of
 from .markers import Needs, call_marker, needs_of
-from .session import LEASE_FIXTURE, BossSession, installations_for, session_of
+from .session import LEASE_FIXTURE, BossSession, default_loader, installations_for, session_of
 
 if TYPE_CHECKING:
     # Imported where first used: a run whose tests need no server loads none of it.
@@ -71,56 +68,28 @@ def pg_installation(request: pytest.FixtureRequest) -> Installation:
 
 
 @pytest.fixture(scope="session")
-def _pg_pool(_pg_session: BossSession, pg_installation: Installation) -> ClusterPool:
-    """The running clusters of this worker for one installation."""
-    return _pg_session.pool(pg_installation)
-
-
-def _template_loader(sources: Iterable[str], rootdir: str) -> TemplateLoader | None:
-    """A loader running SQL files (globs, relative to rootdir) and module:function callables."""
-    sources = list(sources)
-    if not sources:
-        return None
-
-    def load(database: Database) -> None:
-        from .boss.cluster import SQLError
-
-        for source in sources:
-            if source.endswith(".sql") or glob.has_magic(source):
-                paths = sorted(glob.glob(os.path.join(rootdir, source)))
-                if not paths:
-                    raise pytest.UsageError(f"pytest-boss: pg_template {source!r} matches no file")
-                for path in paths:
-                    with open(path, encoding="utf-8") as fo:
-                        text = fo.read()
-                    try:
-                        database.sql(text)
-                    except SQLError as exc:
-                        raise TemplateLoadError(os.path.relpath(path, rootdir), str(exc)) from None
-            else:
-                module, _, name = source.partition(":")
-                if not name:
-                    raise pytest.UsageError(
-                        f"pytest-boss: pg_template {source!r} is neither a .sql file nor "
-                        "module:function"
-                    )
-                try:
-                    function = getattr(importlib.import_module(module), name)
-                except (ImportError, AttributeError) as exc:
-                    raise TemplateLoadError(source, f"cannot import it: {exc}") from None
-                function(database)
-
-    return load
+def _pg_pool(
+    _pg_session: BossSession,
+    pg_installation: Installation,
+    pg_template_loader: TemplateLoader | None,
+) -> ClusterPool:
+    """The running clusters of this worker for one installation, copies of the template
+    `pg_template_loader` fills."""
+    pool = _pg_session.pool(pg_installation)
+    pool.use_template(_pg_session.template_spec(pg_template_loader))
+    return pool
 
 
 @pytest.fixture(scope="session")
 def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
-    """What fills the template of `pg_database`, once per cluster: the pg_template ini key.
+    """What fills the template of `pg_database`: the pg_template ini key (SQL files and
+    module:function callables), loaded once per machine and kept in the template cache.
 
-    Override it in conftest.py (session scope) to return your own `loader(database)`.
+    Override it in conftest.py (session scope) to return your own `loader(database)`; give
+    the loader a `key` (a string that changes with what it loads) for it to be cached, or
+    use one of `pytest_boss.loaders`'s.
     """
-    options = session_of(pytestconfig).options
-    return _template_loader(options.template, options.rootdir)
+    return default_loader(session_of(pytestconfig).options)
 
 
 #: Collected tests the pool looks at before the first test (a bound on the time the first
@@ -200,19 +169,22 @@ def pg_database(
 def pg_cluster_factory(
     request: pytest.FixtureRequest, _pg_pool: ClusterPool
 ) -> Generator[ClusterFactory, None, None]:
-    """`pg_cluster_factory(conf={...}, hba=[...], **initdb_options)`: private running clusters
-    for this test (several allowed), stopped and removed after it."""
+    """`pg_cluster_factory(conf={...}, hba=[...], template=False, **initdb_options)`: private
+    running clusters for this test (several allowed), stopped and removed after it. With
+    `template=True` the cluster holds the loaded template database (`boss_template`), and
+    `Database.from_template(cluster)` makes databases from it."""
     made = []
 
     def factory(
         conf: Mapping[str, Any] | None = None,
         hba: Iterable[str] = (),
+        template: bool = False,
         **initdb_options: Any,
     ) -> Cluster:
         settings = call_marker("pg_conf", (dict(conf or {}),), {})
         rules, _ = call_marker("pg_hba", tuple(hba), {})
         init = call_marker("pg_init", (), initdb_options)
-        pooled = _pg_pool.private(settings, rules, init)
+        pooled = _pg_pool.private(settings, rules, init, template=template)
         made.append(pooled)
         request.node.stash.setdefault(LOG_KEY, []).append(mark_of(pooled.cluster.log_path))
         return pooled.cluster

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,16 @@ OPTIONS: tuple[Option, ...] = (
         "what fills the template of pg_database: SQL files (*.sql, globs allowed) or "
         "module:function callables taking a Database; repeat for several (default: empty)",
         metavar="SOURCE",
+        default=(),
+        path=True,
+    ),
+    Option(
+        "pg_template_key",
+        "lines",
+        "files whose contents key the loaded template besides the loader's own inputs "
+        "(globs relative to the rootdir, ** recursive, e.g. migrations/**/*.py); repeat for "
+        "several (default: none)",
+        metavar="GLOB",
         default=(),
         path=True,
     ),
@@ -281,6 +292,7 @@ class RunOptions:
     conf: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
     hba: tuple[str, ...] = ()
     template: tuple[str, ...] = ()
+    template_key: tuple[str, ...] = ()
     #: The folder shared by this user's runs (ports, probes, hints; the template cache).
     cache_root: str = field(default_factory=default_cache_dir)
     no_cache: bool = False
@@ -289,6 +301,8 @@ class RunOptions:
     pool_size: int = 4
     #: This process's xdist worker id ("main" without xdist).
     worker: str = "main"
+    #: Shared by the workers of one xdist run (its test run id), else this process's own.
+    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
     rootdir: str = "."
 
     @property
@@ -310,11 +324,13 @@ class RunOptions:
             conf=types.MappingProxyType(conf),
             hba=tuple(resolve(config, "pg_hba")),
             template=tuple(resolve(config, "pg_template")),
+            template_key=tuple(resolve(config, "pg_template_key")),
             cache_root=str(resolve(config, "pg_cache_dir") or default_cache_dir()),
             no_cache=bool(resolve(config, "pg_no_cache")),
             dir=resolve(config, "pg_dir") or None,
             keep=bool(resolve(config, "pg_keep")),
             pool_size=max(1, int(resolve(config, "pg_pool_size"))),
             worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            run_id=os.environ.get("PYTEST_XDIST_TESTRUNUID") or secrets.token_hex(8),
             rootdir=str(config.rootpath),
         )

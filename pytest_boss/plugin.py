@@ -31,6 +31,9 @@ from .options import RunOptions, add_options
 from .reports import add_server_log, shorten_usage_error
 from .session import BossSession, installations_for, session_of
 
+#: Where an xdist worker puts the templates it used, for the controller's summary.
+LOADS_KEY = "pytest_boss_loads"
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The "boss" option group, each option with its ini twin."""
@@ -58,10 +61,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A run whose tests needed no cluster starts none ahead next time (see ahead.py)."""
+    """A run whose tests needed no cluster starts none ahead next time (see ahead.py); an
+    xdist worker tells the controller which templates it loaded."""
     boss = session.config.stash.get(BossSession.KEY, None)
     if boss is not None:
         boss.session_finished(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[LOADS_KEY] = [load.describe() for load in boss.loads()]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Per template: loaded now (how long it took) or copied from the cache."""
+    boss = config.stash.get(BossSession.KEY, None)
+    if boss is None:
+        return
+    lines = sorted({*(load.describe() for load in boss.loads()), *boss.worker_loads})
+    for line in lines:
+        terminalreporter.write_line(f"pytest-boss: {line}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -78,10 +95,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_testnodedown(node: Any, error: object | None) -> None:
     """xdist controller: a worker that crashed (os._exit, a signal) could not stop its
     servers; stop them and remove its folders now, while the run goes on."""
-    if error is None:
-        return
     session = node.config.stash.get(BossSession.KEY, None)
     if session is None:
+        return
+    session.worker_loads.extend(getattr(node, "workeroutput", {}).get(LOADS_KEY, ()))
+    if error is None:
         return
     try:
         reaped = session.workspace.reap_dead()

@@ -9,6 +9,7 @@ they start is stopped by `close()`: from the session fixture's `finally`, from
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import threading
@@ -31,9 +32,11 @@ from .options import RunOptions
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from .loaders import Loader, Sources
     from .pool import ClusterPool
+    from .pool.loading import Load, TemplateSpec
 
-__all__ = ["BossSession", "installations_for", "session_of"]
+__all__ = ["BossSession", "default_loader", "installations_for", "session_of"]
 
 #: Collected tests looked at for the first one that needs a cluster (a bound on the time
 #: spent between collection and the first test).
@@ -57,6 +60,8 @@ class BossSession:
         self._hint: str | None = None
         self._first_noted = False
         self._ahead_started = False
+        #: What xdist workers said about the templates they used (the controller's).
+        self.worker_loads: list[str] = []
         atexit.register(self.close)
 
     # -- installations and pools -------------------------------------------------------------
@@ -70,8 +75,23 @@ class BossSession:
         if installation.bindir not in self._pools:
             self._install_signal_handlers()
             pool = ClusterPool(self.workspace, installation, on_first_use=self.note_first)
+            # Until a test's fixtures say otherwise: what the default pg_template_loader
+            # gives, so that a cluster made ahead of the first test holds it already.
+            with contextlib.suppress(PytestBossError):
+                pool.use_template(self.template_spec(default_loader(self.options)))
             self._pools[installation.bindir] = pool
         return self._pools[installation.bindir]
+
+    def template_spec(self, loader: Loader | None) -> TemplateSpec | None:
+        """The loader with its content key (its own, plus the pg_template_key files)."""
+        from .pool.loading import template_spec
+
+        options = self.options
+        return template_spec(loader, options.template_key, options.rootdir, options.run_id)
+
+    def loads(self) -> list[Load]:
+        """The templates this process's pools used (loaded now, or from the cache)."""
+        return [load for pool in self._pools.values() for load in pool.loads]
 
     # -- the first cluster, ahead of the first test (ahead.py) -------------------------------
 
@@ -173,6 +193,13 @@ class BossSession:
         self.workspace.close()
         if errors:
             raise errors[0]
+
+
+def default_loader(options: RunOptions) -> Sources | None:
+    """What the pg_template option says fills pg_database's template, or None."""
+    from .loaders import Sources
+
+    return Sources(options.template, options.rootdir) if options.template else None
 
 
 def session_of(config: pytest.Config) -> BossSession:

@@ -20,14 +20,16 @@ those writes; a run ends only after them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PytestBossError
@@ -44,6 +46,10 @@ __all__ = [
 ]
 
 _LOCK_TIMEOUT = 600
+#: The content key of a template whose loader gives none starts with this: loaded once per
+#: run (shared by its workers), and removed a day later.
+RUN_KEY_PREFIX = "run-"
+RUN_ENTRY_SECONDS = 24 * 3600
 _COPY_ATTEMPTS = 3
 _PAGE = 8192
 
@@ -80,12 +86,23 @@ def postgres_stamp(bindir: str) -> str:
 
 @dataclass(frozen=True)
 class TemplateKey:
-    """What makes two initdb results interchangeable."""
+    """What makes two entries interchangeable: the installation and initdb options, and for
+    an entry whose template database is loaded, the content key of what was loaded."""
 
     bindir: str
     version: str
     postgres_stamp: str
     options: tuple[tuple[str, str], ...]
+    loaded: str = ""
+    #: Entries of one lineage replace each other: a template whose inputs changed makes the
+    #: entry of its old inputs stale (not part of the identity).
+    lineage: str = field(default="", compare=False)
+
+    def with_loaded(self, content_key: str, lineage: str) -> TemplateKey:
+        """The key of this entry with its template database loaded from `content_key`."""
+        return TemplateKey(
+            self.bindir, self.version, self.postgres_stamp, self.options, content_key, lineage
+        )
 
     @classmethod
     def of(cls, bindir: str, version: str, options: Mapping[str, object]) -> TemplateKey:
@@ -98,8 +115,10 @@ class TemplateKey:
 
     @property
     def digest(self) -> str:
-        text = json.dumps([self.bindir, self.version, self.postgres_stamp, self.options])
-        return hashlib.sha256(text.encode()).hexdigest()[:20]
+        parts: list[object] = [self.bindir, self.version, self.postgres_stamp, self.options]
+        if self.loaded:
+            parts.append(self.loaded)
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
 
 
 class TemplateCache:
@@ -150,7 +169,7 @@ class TemplateCache:
                 try:
                     _hollow_wal(made)
                     self._store(root, entry, key, made)
-                    prune(root, keep=key.digest)
+                    prune(root, keep=key.digest, lineage=key.lineage)
                 finally:
                     shutil.rmtree(made, ignore_errors=True)
 
@@ -240,7 +259,7 @@ class TemplateCache:
     ) -> None:
         try:
             self._store(root, entry, key, made)
-            prune(root, keep=key.digest)
+            prune(root, keep=key.digest, lineage=key.lineage)
         except OSError as exc:
             self._errors.append(TemplateError(root, f"storing {entry} failed: {exc}"))
         except TemplateError as exc:
@@ -285,6 +304,8 @@ class TemplateCache:
                 "version": key.version,
                 "initdb_options": dict(key.options),
                 "postgres_stamp": key.postgres_stamp,
+                "loaded": key.loaded,
+                "lineage": key.lineage,
             }
             # Written last, then the whole folder renamed into place: a reader sees all or none.
             with open(os.path.join(data, MANIFEST), "w", encoding="utf-8") as fo:
@@ -310,12 +331,19 @@ def _copy(entry: str, destination: str, elsewhere: bool) -> tuple[int, int]:
     return copy_tree(entry, destination)
 
 
-def _stale(entry: str) -> bool:
+def _stale(entry: str, lineage: str = "") -> bool:
     """Whether an entry's PostgreSQL is gone or changed (removed, upgraded, a deleted
-    virtualenv's wheel): no run can ask for it again."""
+    virtualenv's wheel), or a newer entry of its lineage replaced it (a template whose
+    inputs changed; a run's own template after a day): no run can ask for it again."""
     manifest = _manifest(entry)
     if manifest is None or not isinstance(manifest.get("bindir"), str):
         return False  # not ours to judge (being written, or not an entry)
+    if lineage and manifest.get("lineage") == lineage:
+        return True
+    if str(manifest.get("loaded", "")).startswith(RUN_KEY_PREFIX):
+        with contextlib.suppress(OSError):
+            if time.time() - os.path.getmtime(entry) > RUN_ENTRY_SECONDS:
+                return True
     try:
         current = postgres_stamp(manifest["bindir"])
     except FileNotFoundError:
@@ -326,7 +354,7 @@ def _stale(entry: str) -> bool:
     return isinstance(stamp, str) and stamp != current
 
 
-def prune(root: str, keep: str) -> list[str]:
+def prune(root: str, keep: str, lineage: str = "") -> list[str]:
     """Remove the entries of binaries that are gone or changed, and staging folders a killed
     run left; each only while its lock is free (never one in use). Returns what was removed.
 
@@ -346,12 +374,12 @@ def prune(root: str, keep: str) -> list[str]:
         if digest == keep or not os.path.isdir(path) or os.path.islink(path):
             continue
         partial = name.endswith(".partial")
-        if not partial and not _stale(path):
+        if not partial and not _stale(path, lineage):
             continue
         lock = FileLock(os.path.join(root, f"{digest}.lock"), timeout=0, thread_local=False)
         try:
             with lock:
-                if partial or _stale(path):
+                if partial or _stale(path, lineage):
                     shutil.rmtree(path, ignore_errors=True)
                     removed.append(path)
         except (Timeout, OSError):

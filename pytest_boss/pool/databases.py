@@ -12,16 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import admin
-from ..database import Database
+from ..database import TEMPLATE_DB, Database
 from .state import BACKGROUND_TIMEOUT, Pooled
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["TEMPLATE_DB", "Databases"]
-
-#: The name of the per-cluster template database `pg_database` copies.
-TEMPLATE_DB = "boss_template"
 
 TemplateLoader = Callable[[Database], None]
 

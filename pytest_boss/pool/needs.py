@@ -11,22 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 
-from ..boss.init import Initializor
+from ..boss.init import UnknownInitOptionError, check_options
 from ..boss.installation import Installation
 from ..errors import HbaRuleError, MarkerError
 from ..markers import Needs
 from ..settings import SettingsCatalog
 from .state import PoolKey
 
-__all__ = ["NeedsChecker", "initdb_option_names"]
-
-
-def initdb_option_names() -> frozenset[str]:
-    """The keywords `pg_init` accepts: Initializor's options."""
-    import inspect
-
-    parameters = inspect.signature(Initializor.__call__).parameters
-    return frozenset(parameters) - {"self", "data_dir"}
+__all__ = ["NeedsChecker"]
 
 
 class NeedsChecker:
@@ -72,16 +64,11 @@ class NeedsChecker:
 
     @staticmethod
     def check_init(init: Mapping[str, object]) -> None:
-        """pg_init options must be initdb options the core knows."""
-        allowed = initdb_option_names()
-        unknown = sorted(set(init) - allowed)
-        if unknown:
-            raise MarkerError(
-                "pg_init",
-                "(**initdb_options)",
-                f"unknown initdb option {', '.join(map(repr, unknown))}; known: "
-                + ", ".join(sorted(allowed)),
-            )
+        """pg_init options must be initdb options the core knows (with a "did you mean")."""
+        try:
+            check_options(init)
+        except UnknownInitOptionError as exc:
+            raise MarkerError("pg_init", "(**initdb_options)", str(exc)) from None
 
     def key_of(self, needs: Needs) -> tuple[PoolKey, dict[str, str]]:
         """The pool key of a test, and its reloadable settings (applied by its lease)."""

@@ -27,6 +27,7 @@ from ..markers import Needs
 from ..template import TemplateCache
 from ..workspace import Workspace
 from .databases import Databases, TemplateLoader
+from .loading import Load, TemplateSpec
 from .needs import NeedsChecker
 from .planner import Planner
 from .provision import Provisioner
@@ -54,6 +55,8 @@ class ClusterPool:
         self.reconciler = Reconciler(self.provisioner)
         self.databases = Databases(workspace.options.worker, installation.major)
         self._on_first_use = on_first_use
+        #: What fills pg_database's template: pooled clusters are copies of its entry.
+        self.template: TemplateSpec | None = None
         self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
         self._private: list[Pooled] = []
 
@@ -62,6 +65,11 @@ class ClusterPool:
         return TemplateCache(self.workspace.cache_dir, self.workspace.run_dir())
 
     # -- before the first test ---------------------------------------------------------------
+
+    def use_template(self, spec: TemplateSpec | None) -> None:
+        """Pooled clusters from now on are copies of the entry `spec` filled; one made with
+        another template (ahead of the first test, say) is replaced when a test asks."""
+        self.template = spec
 
     def plan(self, needs: Iterable[Needs]) -> None:
         """Look once at what the session's tests need (their merged markers): check their
@@ -117,6 +125,10 @@ class ClusterPool:
             self._on_first_use = None
         self.planner.advance(key)
         pooled = self._entries.get(key)
+        wanted = self.template.key if self.template is not None else None
+        if pooled is not None and pooled.template != wanted:
+            self._replace(pooled)
+            pooled = None
         if pooled is None:
             pooled = self._new_entry(key, needs.init)
         else:
@@ -127,7 +139,7 @@ class ClusterPool:
 
     def _new_entry(self, key: PoolKey, init: Mapping[str, object]) -> Pooled:
         self._make_room()
-        pooled = self.provisioner.make(init, dict(key.postmaster), (), key)
+        pooled = self.provisioner.make(init, dict(key.postmaster), (), key, self.template)
         self._entries[key] = pooled
         return pooled
 
@@ -184,12 +196,18 @@ class ClusterPool:
     # -- private clusters and databases ------------------------------------------------------
 
     def private(
-        self, conf: Mapping[str, str], hba: Sequence[str], init: Mapping[str, object]
+        self,
+        conf: Mapping[str, str],
+        hba: Sequence[str],
+        init: Mapping[str, object],
+        template: bool = False,
     ) -> Pooled:
-        """A new running cluster for one test (pg_cluster_factory)."""
+        """A new running cluster for one test (pg_cluster_factory); with `template`, it
+        holds the loaded template database, as pooled clusters do."""
         self._join_ahead()
         self.needs.admit(conf, hba, init)
-        pooled = self.provisioner.make(init, conf, hba, None)
+        spec = self.template if template else None
+        pooled = self.provisioner.make(init, conf, hba, None, spec)
         self._private.append(pooled)
         return pooled
 
@@ -205,6 +223,11 @@ class ClusterPool:
     def drop_database(self, pooled: Pooled, database: Database) -> None:
         """Drop a test's database in the background (the next test need not wait)."""
         self.databases.drop(pooled, database)
+
+    @property
+    def loads(self) -> list[Load]:
+        """The templates this pool used: loaded now, or copied from the cache."""
+        return self.provisioner.loads
 
     # -- the end -----------------------------------------------------------------------------
 

@@ -22,10 +22,11 @@ from ..boss.control import ControlError, PortInUseError, StartupError
 from ..boss.init import Initializor, InitializorError
 from ..boss.installation import Installation
 from ..boss.privileges import ServerUser, server_bindir
-from ..errors import ClusterStartError, InitdbError
+from ..errors import ClusterStartError, InitdbError, TemplateLoadError
 from ..ports import claim_port
 from ..template import TemplateKey
-from .serverfiles import conf_with, decode, encode, hba_with, write_server_file
+from .loading import Load, TemplateSpec, load_into, read_load
+from .serverfiles import PLUGIN_SETTINGS, conf_with, decode, encode, hba_with, write_server_file
 from .state import Loaded, Pooled, PoolKey, read_bytes
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ __all__ = ["BASE_INIT", "Provisioner", "start_errors"]
 #: initdb options every cluster gets unless the test's pg_init says otherwise: local (socket)
 #: logins are trusted (the socket folder is private), TCP logins need the run's password.
 BASE_INIT: Mapping[str, object] = {"auth_local": "trust", "auth_host": "scram-sha-256"}
-#: Settings of every cluster the plugin makes, before the run's and the test's own: a
-#: test's share of the server log holds what the test caused, not the checkpoints that
-#: making and dropping its databases cause (a test may turn them on again).
-PLUGIN_SETTINGS: Mapping[str, str] = {"log_checkpoints": "off"}
 _START_ATTEMPTS = 5
 #: Longest cluster folder that still leaves room for "/pytest-boss-XXXXXXXX/.s.PGSQL.NNNNN"
 #: within a unix socket path's 107 bytes.
@@ -78,6 +75,10 @@ class Provisioner:
         self.ports_dir = os.path.join(workspace.cache_root, "ports")
         #: The thread making a cluster ahead of the first test, when there is one.
         self.ahead: threading.Thread | None = None
+        #: The templates this process used: loaded now, or copied from the cache.
+        self.loads: list[Load] = []
+        self._loads_seen: set[str] = set()
+        self._failed_loads: dict[str, Exception] = {}
 
     @property
     def user(self) -> ServerUser:
@@ -89,8 +90,10 @@ class Provisioner:
         conf: Mapping[str, str],
         hba: Sequence[str],
         key: PoolKey | None,
+        template: TemplateSpec | None = None,
     ) -> Pooled:
-        """A new running cluster: pooled when `key` is given, else private (one test's)."""
+        """A new running cluster: pooled when `key` is given, else private (one test's);
+        with `template`, a copy of the cache's entry whose template database it filled."""
         prefix = "c" if key is not None else "f"
         folder = self.user.make_private_dir(
             self.workspace.run_dir(), f"{prefix}{next(self._serial)}-"
@@ -98,7 +101,10 @@ class Provisioner:
         pooled: Pooled | None = None
         try:
             data = os.path.join(folder, "data")
-            self._copy_template(init, data)
+            if template is None:
+                self.copy_initdb(init, data)
+            else:
+                self._copy_loaded(init, template, data)
             self.user.chown_tree(data)
             cluster = Cluster(
                 data,
@@ -107,6 +113,8 @@ class Provisioner:
                 server_user=self.user,
             )
             pooled = Pooled(cluster, folder, key, init=dict(init))
+            pooled.template = template.key if template is not None else None
+            pooled.template_loaded = template is not None
             self._configure(pooled, conf, hba)
             with start_errors(conf):
                 self.start(pooled)
@@ -151,7 +159,7 @@ class Provisioner:
         Initializor(initdb, user=self.user)(data, **{**BASE_INIT, **init})  # type: ignore[arg-type]
         return data
 
-    def _copy_template(self, init: Mapping[str, object], data: str) -> None:
+    def copy_initdb(self, init: Mapping[str, object], data: str) -> None:
         """Copy the initdb template for these options (built first when missing) to `data`."""
         holders: list[str] = []
         try:
@@ -171,6 +179,50 @@ class Provisioner:
             raise
         # On success the cache owns initdb's result (it may still be storing it in the
         # background); its empty holder goes with the run folder.
+
+    def _copy_loaded(self, init: Mapping[str, object], spec: TemplateSpec, data: str) -> None:
+        """Copy the entry whose template database `spec` filled (loaded first when missing,
+        once per machine, while other workers wait); a load that failed in this run is not
+        tried again."""
+        key = self.template_key(init).with_loaded(spec.key, spec.lineage)
+        failed = self._failed_loads.get(key.digest)
+        if failed is not None:
+            raise TemplateLoadError(spec.label, f"it failed earlier in this run: {failed}")
+        loaded_now: list[str] = []
+
+        def load() -> str:
+            made = load_into(
+                spec,
+                init,
+                installation=self.installation,
+                workspace=self.workspace,
+                copy_initdb=self.copy_initdb,
+            )
+            loaded_now.append(made)
+            return made
+
+        try:
+            self._templates().copy_to(
+                key, load, data, elsewhere=threading.current_thread() is self.ahead
+            )
+        except BaseException as exc:
+            for made in loaded_now:
+                shutil.rmtree(made, ignore_errors=True)
+            if isinstance(exc, Exception):
+                self._failed_loads[key.digest] = exc
+            raise
+        if key.digest not in self._loads_seen:
+            self._loads_seen.add(key.digest)
+            facts = read_load(data) or {}
+            seconds = facts.get("seconds")
+            self.loads.append(
+                Load(
+                    spec.label,
+                    float(seconds) if isinstance(seconds, (int, float)) else 0.0,
+                    now=bool(loaded_now),
+                    cached=spec.cached,
+                )
+            )
 
     def start(self, pooled: Pooled) -> None:
         """Start on the cluster's claimed port; when another program took it meanwhile, claim

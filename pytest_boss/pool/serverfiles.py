@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENCODING",
+    "PLUGIN_SETTINGS",
     "check_hba",
     "conf_with",
     "decode",
@@ -30,6 +31,10 @@ __all__ = [
     "write_server_file",
 ]
 
+#: Settings of every cluster the plugin makes, before the run's and the test's own: a
+#: test's share of the server log holds what the test caused, not the checkpoints that
+#: making and dropping its databases cause (a test may turn them on again).
+PLUGIN_SETTINGS: Mapping[str, str] = {"log_checkpoints": "off"}
 ENCODING = pgconfig.ENCODING
 _ERRORS = pgconfig.ENCODING_ERRORS
 _BAD_RULES = "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL"

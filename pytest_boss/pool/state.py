@@ -71,6 +71,8 @@ class Pooled:
     loaded: Loaded | None = None
     #: The files each test configuration wants, computed once per configuration.
     wanted: dict[tuple[object, ...], dict[str, bytes]] = field(default_factory=dict)
+    #: The content key of the template it was copied with (None: filled in the cluster).
+    template: str | None = None
     template_loaded: bool = False
     databases: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: The next test's database, being made while this test runs.

@@ -1,0 +1,174 @@
+"""The loaded template: an entry of the template cache whose template database is filled.
+
+What fills `pg_database`'s template (`TemplateSpec`) is loaded once per machine: into a copy
+of the initdb entry, on a server of its own, under the cache's lock (other workers wait for
+the result), then stored as an entry keyed by the installation, the initdb options and the
+content key of the loader's inputs. Every pooled cluster, worker and later run copies it.
+The load's server leaves nothing behind: the configuration files are put back as initdb
+made them, its log and bookkeeping files are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .. import admin
+from ..boss.cluster import LOG_FILENAME, META_FILENAME, Cluster
+from ..boss.privileges import PRIVATE_PREFIX
+from ..database import Database
+from ..loaders import content_key, expand, key_of
+from ..ports import claim_port
+from ..template import RUN_KEY_PREFIX
+from .databases import TEMPLATE_DB
+from .serverfiles import PLUGIN_SETTINGS
+from .state import read_bytes
+
+if TYPE_CHECKING:
+    from ..boss.installation import Installation
+    from ..workspace import Workspace
+
+__all__ = ["LOAD_FILE", "Load", "TemplateSpec", "load_into", "read_load", "template_spec"]
+
+#: Inside a loaded entry (and its copies): what was loaded and how long it took.
+LOAD_FILE = "pytest_boss_template.json"
+_RESET_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf")
+_LEFTOVERS = (LOG_FILENAME, META_FILENAME, "postmaster.opts")
+
+Loader = Callable[[Database], None]
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """What fills the template database, and the key it is cached under."""
+
+    loader: Loader
+    #: The content key of every input; `run-...` when the loader gives none.
+    key: str
+    #: Entries of one template replace each other when its inputs change.
+    lineage: str
+    label: str
+
+    @property
+    def cached(self) -> bool:
+        return not self.key.startswith(RUN_KEY_PREFIX)
+
+
+@dataclass(frozen=True)
+class Load:
+    """One template as a run found it: loaded now (and how long it took) or cached."""
+
+    label: str
+    seconds: float
+    now: bool
+    cached: bool
+
+    def describe(self) -> str:
+        how = "loaded now" if self.now else "copied from the cache, loaded earlier"
+        kept = "" if self.cached else " (not cached: the loader gives no key)"
+        return f"template {self.label}: {how} in {self.seconds:.2f} s{kept}"
+
+
+def template_spec(
+    loader: Loader | None, key_patterns: Iterable[str], rootdir: str, run_id: str
+) -> TemplateSpec | None:
+    """The spec of a loader: its key plus the contents of the `pg_template_key` files."""
+    if loader is None:
+        return None
+    label = repr(loader) if hasattr(type(loader), "__repr__") else ""
+    if not label or label.startswith("<"):
+        label = getattr(loader, "__qualname__", None) or type(loader).__name__
+    own = key_of(loader)
+    if own is None:
+        key = RUN_KEY_PREFIX + run_id
+    else:
+        key = content_key(expand(list(key_patterns), rootdir), rootdir, own)
+    lineage = hashlib.sha256(json.dumps([rootdir, label]).encode()).hexdigest()[:16]
+    return TemplateSpec(loader, key, lineage, label)
+
+
+def load_into(
+    spec: TemplateSpec,
+    init: Mapping[str, object],
+    *,
+    installation: Installation,
+    workspace: Workspace,
+    copy_initdb: Callable[[Mapping[str, object], str], None],
+) -> str:
+    """Copy the initdb entry, fill its template database on a server of its own, stop it,
+    and return the data directory for the cache to store (the caller's to remove)."""
+    user = workspace.server_user
+    holder = user.make_private_dir(workspace.run_dir(), "load-")
+    data = os.path.join(holder, "data")
+    try:
+        copy_initdb(init, data)
+        user.chown_tree(data)
+        pristine = {name: read_bytes(os.path.join(data, name)) for name in _RESET_FILES}
+        cluster = Cluster(
+            data,
+            installation.pg_config_dict,
+            user=str(init.get("superuser", "postgres")),
+            server_user=user,
+        )
+        seconds = _run_loader(cluster, spec, os.path.join(workspace.cache_root, "ports"))
+        _reset(data, pristine, user.chown)
+        with open(os.path.join(data, LOAD_FILE), "w", encoding="utf-8") as fo:
+            json.dump({"label": spec.label, "seconds": seconds, "key": spec.key}, fo)
+        user.chown(os.path.join(data, LOAD_FILE))
+        moved = holder + "-data"
+        os.rename(data, moved)
+        return moved
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _run_loader(cluster: Cluster, spec: TemplateSpec, ports_dir: str) -> float:
+    """Start the load's server, fill the template database, stop it cleanly."""
+    claim = claim_port(ports_dir)
+    socket_dir = None
+    try:
+        cluster.configure(port=claim.port, settings=dict(PLUGIN_SETTINGS))
+        socket_dir = cluster.host
+        cluster.start(port_retries=0)
+        started = time.monotonic()
+        try:
+            admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}")
+            spec.loader(Database(TEMPLATE_DB, cluster))
+            admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
+            seconds = time.monotonic() - started
+        finally:
+            cluster.stop("fast")
+        return seconds
+    finally:
+        claim.release()
+        if socket_dir is not None and os.path.basename(socket_dir).startswith(PRIVATE_PREFIX):
+            shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def _reset(data: str, pristine: Mapping[str, bytes], chown: Callable[[str], None]) -> None:
+    """Put the configuration files back as initdb made them; remove the load's traces."""
+    for name, content in pristine.items():
+        path = os.path.join(data, name)
+        with open(path, "wb") as fo:
+            fo.write(content)
+        chown(path)
+    for name in _LEFTOVERS:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(data, name))
+
+
+def read_load(data_dir: str) -> dict[str, object] | None:
+    """What a loaded entry (or a copy of it) says about its load."""
+    try:
+        with open(os.path.join(data_dir, LOAD_FILE), encoding="utf-8") as fo:
+            found = json.load(fo)
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
