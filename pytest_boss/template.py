@@ -159,6 +159,10 @@ class TemplateCache:
         self._verified[key.digest] = entry
         return entry
 
+    def has(self, key: TemplateKey) -> bool:
+        """Whether an entry for `key` is stored (complete: its manifest is written last)."""
+        return _manifest(os.path.join(self._root(), key.digest)) is not None
+
     def _ensure(self, root: str, entry: str, key: TemplateKey, build: Callable[[], str]) -> None:
         """Under the entry's lock: build it when it is missing or fails its manifest."""
         lock = self._lock(root, key)

@@ -139,7 +139,13 @@ class ClusterPool:
 
     def _new_entry(self, key: PoolKey, init: Mapping[str, object]) -> Pooled:
         self._make_room()
-        pooled = self.provisioner.make(init, dict(key.postmaster), (), key, self.template)
+        template = self.template
+        # Ahead of the first test the template is a guess (a conftest may override the
+        # loader): copy its entry when cached, never run a loader for it.
+        ahead = self.provisioner.ahead is threading.current_thread()
+        if template is not None and ahead and not self.provisioner.has_loaded(init, template):
+            template = None
+        pooled = self.provisioner.make(init, dict(key.postmaster), (), key, template)
         self._entries[key] = pooled
         return pooled
 

@@ -180,6 +180,11 @@ class Provisioner:
         # On success the cache owns initdb's result (it may still be storing it in the
         # background); its empty holder goes with the run folder.
 
+    def has_loaded(self, init: Mapping[str, object], spec: TemplateSpec) -> bool:
+        """Whether the cache holds the entry `spec` filled for these initdb options."""
+        key = self.template_key(init).with_loaded(spec.key, spec.lineage)
+        return self._templates().has(key)
+
     def _copy_loaded(self, init: Mapping[str, object], spec: TemplateSpec, data: str) -> None:
         """Copy the entry whose template database `spec` filled (loaded first when missing,
         once per machine, while other workers wait); a load that failed in this run is not

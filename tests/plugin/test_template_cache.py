@@ -1,0 +1,119 @@
+"""The loaded template: once per machine, keyed by the content of its inputs, never stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import InnerRun
+
+LOADER = """
+import os
+
+def load(database):
+    with open(os.environ["LOAD_LOG"], "a") as fo:
+        fo.write("load\\n")
+    database.sql(open(os.path.join(os.environ["PROJECT"], "schema.sql")).read())
+"""
+
+SUITE = """
+import pytest
+
+@pytest.mark.parametrize("n", range(3))
+def test_default(pg_database, n):
+    assert pg_database.sql("SELECT name FROM item") == [(open("expected.txt").read().strip(),)]
+    assert pg_database.sql("SELECT count(*) FROM pg_roles WHERE rolname = 'app_owner'") == [("1",)]
+
+@pytest.mark.pg_conf(max_connections="31")
+@pytest.mark.parametrize("n", range(3))
+def test_other_postmaster(pg_database, n):
+    assert pg_database.sql("SELECT name FROM item") == [(open("expected.txt").read().strip(),)]
+
+def test_private_cluster(pg_cluster_factory):
+    from pytest_boss import Database
+    cluster = pg_cluster_factory(template=True)
+    database = Database.from_template(cluster)
+    assert database.sql("SELECT count(*) FROM item") == [("1",)]
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    pytester.makeini("[pytest]\npg_template = schema_loader:load\npg_template_key = data/*.txt\n")
+    pytester.makepyfile(schema_loader=LOADER, test_inner=SUITE)
+    (pytester.path / "data").mkdir()
+    (pytester.path / "data" / "extra.txt").write_text("v1\n")
+    _schema(pytester.path, "one")
+    monkeypatch.setenv("LOAD_LOG", str(pytester.path / "loads.log"))
+    monkeypatch.setenv("PROJECT", str(pytester.path))
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    return pytester.path
+
+
+def _schema(path: Path, name: str) -> None:
+    (path / "schema.sql").write_text(
+        "CREATE TABLE item (name text);\n"
+        f"INSERT INTO item VALUES ('{name}');\n"
+        "CREATE ROLE app_owner;\n"
+    )
+    (path / "expected.txt").write_text(name)
+
+
+def _loads(project: Path) -> int:
+    log = project / "loads.log"
+    count = len(log.read_text().splitlines()) if log.exists() else 0
+    log.unlink(missing_ok=True)
+    return count
+
+
+def test_loaded_once_per_machine_and_again_when_an_input_changes(
+    project: Path, run_inner: InnerRun
+) -> None:
+    cache = f"--pg-cache-dir={project / 'cache'}"
+    cold = run_inner(cache, "-n", "2")
+    cold.assert_outcomes(passed=7)
+    assert _loads(project) == 1  # two workers, two postmaster configurations, one load
+    cold.stdout.fnmatch_lines(["pytest-boss: template *schema_loader:load*: loaded now in *"])
+    warm = run_inner(cache, "-n", "2")
+    warm.assert_outcomes(passed=7)
+    assert _loads(project) == 0
+    warm.stdout.fnmatch_lines(["pytest-boss: template *: copied from the cache*"])
+    # The loader's module changed: a fresh load, and the tests see it.
+    (project / "schema_loader.py").write_text(LOADER + "\n# changed\n")
+    run_inner(cache).assert_outcomes(passed=7)
+    assert _loads(project) == 1
+    # A file named by pg_template_key changed.
+    (project / "data" / "extra.txt").write_text("v2\n")
+    run_inner(cache).assert_outcomes(passed=7)
+    assert _loads(project) == 1
+    # The old entries are gone: one loaded entry left (besides the initdb one).
+    manifests = list((project / "cache").glob("*/pytest_boss_template.json"))
+    assert len(manifests) == 1
+
+
+def test_a_loader_without_a_key_loads_once_per_run(project: Path, run_inner: InnerRun) -> None:
+    (project / "conftest.py").write_text(
+        "import pytest\nfrom schema_loader import load\n\n"
+        "@pytest.fixture(scope='session')\ndef pg_template_loader():\n    return load\n"
+    )
+    cache = f"--pg-cache-dir={project / 'cache'}"
+    for _ in range(2):
+        result = run_inner(cache, "-n", "2")
+        result.assert_outcomes(passed=7)
+        assert _loads(project) == 1
+        result.stdout.fnmatch_lines(["*not cached: the loader gives no key*"])
+
+
+def test_a_failing_load_is_the_tests_error_and_nothing_is_cached(
+    project: Path, run_inner: InnerRun
+) -> None:
+    (project / "schema.sql").write_text("CREATE TABLE item (name text);\nSELECT no_such_column;\n")
+    cache = f"--pg-cache-dir={project / 'cache'}"
+    failed = run_inner(cache, "-p", "no:randomly")
+    failed.assert_outcomes(errors=6, failed=1)
+    failed.stdout.fnmatch_lines(["*no_such_column*"])
+    assert _loads(project) == 1  # tried once, not once per test
+    assert not list((project / "cache").glob("*/pytest_boss_template.json"))
+    _schema(project, "fixed")
+    run_inner(cache).assert_outcomes(passed=7)
+    assert _loads(project) == 1
