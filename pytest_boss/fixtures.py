@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .boss.installation import Installation
     from .handles import ConfHandle, HbaHandle
     from .lease import Lease
-    from .pool import ClusterPool
+    from .pool import ClusterPool, Pooled
 
 __all__ = [
     "_pg_lease",
@@ -39,6 +39,7 @@ __all__ = [
     "pg_database",
     "pg_hba",
     "pg_installation",
+    "pg_replicas",
     "pg_template_loader",
 ]
 
@@ -169,18 +170,37 @@ def pg_database(
 def pg_cluster_factory(
     request: pytest.FixtureRequest, _pg_pool: ClusterPool
 ) -> Generator[ClusterFactory, None, None]:
-    """`pg_cluster_factory(conf={...}, hba=[...], template=False, **initdb_options)`: private
-    running clusters for this test (several allowed), stopped and removed after it. With
-    `template=True` the cluster holds the loaded template database (`boss_template`), and
-    `Database.from_template(cluster)` makes databases from it."""
-    made = []
+    """`pg_cluster_factory(conf={...}, hba=[...], template=False, replica_of=None,
+    synchronous=False, **initdb_options)`: private running clusters for this test (several
+    allowed), stopped and removed after it. With `template=True` the cluster holds the
+    loaded template database, and `Database.from_template(cluster)` makes databases from
+    it. With `replica_of=cluster` it is a hot standby of that cluster (a factory one, the
+    test's pg_cluster, or another standby), `synchronous` making the primary wait for it."""
+    from .replicas import Standbys
+
+    made: list[Pooled] = []
+    standbys = Standbys(_pg_pool)
 
     def factory(
         conf: Mapping[str, Any] | None = None,
         hba: Iterable[str] = (),
         template: bool = False,
+        replica_of: Cluster | None = None,
+        synchronous: bool = False,
         **initdb_options: Any,
     ) -> Cluster:
+        if replica_of is not None:
+            if conf or hba or template or initdb_options:
+                raise MarkerError(
+                    "pg_cluster_factory",
+                    "(conf=None, hba=(), template=False, replica_of=None, synchronous=False, "
+                    "**initdb_options)",
+                    "a standby (replica_of=) is a copy of its upstream: it takes no conf, "
+                    "hba, template or initdb options",
+                )
+            standby = standbys.make(replica_of, synchronous=synchronous)
+            request.node.stash.setdefault(LOG_KEY, []).append(mark_of(standby.log_path))
+            return standby
         settings = call_marker("pg_conf", (dict(conf or {}),), {})
         rules, _ = call_marker("pg_hba", tuple(hba), {})
         init = call_marker("pg_init", (), initdb_options)
@@ -193,6 +213,10 @@ def pg_cluster_factory(
         yield factory
     finally:
         errors = []
+        try:
+            standbys.close()  # before their upstreams
+        except Exception as exc:
+            errors.append(exc)
         for pooled in made:
             try:
                 _pg_pool.discard_private(pooled)
@@ -200,3 +224,26 @@ def pg_cluster_factory(
                 errors.append(exc)
         if errors:
             raise errors[0]
+
+
+@pytest.fixture
+def pg_replicas(
+    request: pytest.FixtureRequest, _pg_lease: Lease, _pg_pool: ClusterPool
+) -> Generator[list[Cluster], None, None]:
+    """With `@pytest.mark.pg_replicas(n, synchronous=False)` (default: one), running hot
+    standbys of this test's pg_cluster, removed after the test with their slots and
+    settings: the shared cluster keeps nothing of them."""
+    from .replicas import Standbys
+
+    marker = request.node.get_closest_marker("pg_replicas")
+    n, synchronous = (
+        call_marker("pg_replicas", marker.args, marker.kwargs) if marker else (1, False)
+    )
+    standbys = Standbys(_pg_pool)
+    try:
+        replicas = [standbys.make(_pg_lease.cluster, synchronous) for _ in range(n)]
+        for standby in replicas:
+            request.node.stash.setdefault(LOG_KEY, []).append(mark_of(standby.log_path))
+        yield replicas
+    finally:
+        standbys.close()

@@ -76,6 +76,16 @@ def pg_init_signature(**initdb_options: object) -> dict[str, object]:
     return dict(initdb_options)
 
 
+def pg_replicas_signature(n: int = 1, /, *, synchronous: bool = False) -> tuple[int, bool]:
+    """How many standbys of this test's cluster `pg_replicas` gives, and whether the
+    primary waits for them at every commit."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise TypeError(f"the number of standbys must be a whole number >= 1, not {n!r}")
+    if not isinstance(synchronous, bool):
+        raise TypeError(f"synchronous must be True or False, not {synchronous!r}")
+    return n, synchronous
+
+
 def _signature_text(function: Callable[..., object]) -> str:
     """The signature as a user writes the marker: names and defaults, no annotations."""
     signature = inspect.signature(function)
@@ -112,6 +122,12 @@ MARKERS: tuple[MarkerSpec, ...] = (
         "pg_init",
         pg_init_signature,
         "initdb options for this test's pg_cluster (encoding, locale, data_checksums, ...).",
+    ),
+    MarkerSpec(
+        "pg_replicas",
+        pg_replicas_signature,
+        "running hot standbys of this test's pg_cluster, given by the pg_replicas fixture "
+        "and removed after the test.",
     ),
 )
 _SPECS = {spec.name: spec for spec in MARKERS}

@@ -24,6 +24,7 @@ from .fixtures import (  # noqa: F401 - registered with pytest by being module a
     pg_database,
     pg_hba,
     pg_installation,
+    pg_replicas,
     pg_template_loader,
 )
 from .markers import MARKERS

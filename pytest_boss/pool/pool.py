@@ -192,6 +192,13 @@ class ClusterPool:
         pooled.loaded = None
         return admin.reload_and_wait(pooled.cluster, refused_means_done=True).pending
 
+    def forget_files(self, cluster: Cluster) -> None:
+        """Something other than the pool changed this cluster's files (a standby was made
+        of it): the next `lend` reads them again instead of trusting what it knew."""
+        for pooled in [*self._entries.values(), *self._private]:
+            if pooled.cluster is cluster:
+                pooled.loaded = None
+
     def _replace(self, pooled: Pooled) -> None:
         """A cluster a test broke beyond repair: drop it; the key gets a new one on demand."""
         for key, entry in list(self._entries.items()):
