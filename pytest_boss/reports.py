@@ -10,6 +10,8 @@ line is what the short test summary shows.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -26,9 +28,18 @@ _INTERNALS = tuple(
 )
 
 
-def _users(entry_path: object) -> bool:
-    path = str(entry_path)
-    return not path.startswith(_PLUGIN_DIR) and not path.startswith(_INTERNALS)
+def _before_the_plugin() -> Callable[[Any], bool]:
+    """A traceback filter keeping the user's frames above the first frame of the plugin
+    (what the plugin called below it, the standard library's included, is not theirs)."""
+    inside = False
+
+    def keep(entry: Any) -> bool:
+        nonlocal inside
+        path = str(entry.path)
+        inside = inside or path.startswith(_PLUGIN_DIR)
+        return not inside and not path.startswith(_INTERNALS)
+
+    return keep
 
 
 def shorten_usage_error(
@@ -37,7 +48,7 @@ def shorten_usage_error(
     """Replace the report of a usage error by the user's frames and the message."""
     if not isinstance(excinfo.value, (BossUsageError, InstallationError)):
         return
-    own = excinfo.traceback.filter(lambda entry: _users(entry.path))
+    own = excinfo.traceback.filter(_before_the_plugin())
     if own:
         excinfo.traceback = own
         style = item.config.getoption("tbstyle", "auto")

@@ -1,7 +1,8 @@
 """The package's import graph, read with `ast`: no cycle, and a core that stands alone.
 
-Every import counts, wherever it is written (module level, inside a function, under
-TYPE_CHECKING): a cycle kept apart by a late import is still a cycle for a reader.
+Every import that runs counts, wherever it is written (module level or inside a function):
+a cycle kept apart by a late import is still a cycle. Imports under `if TYPE_CHECKING:`
+never run; they name types for annotations and are left out.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _imports(name: str, path: Path, modules: frozenset[str] = frozenset()) -> se
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     is_package = path.name == "__init__.py"
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -53,6 +54,20 @@ def _imports(name: str, path: Path, modules: frozenset[str] = frozenset()) -> se
             if not names <= modules:
                 found.add(base)
     return found
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those inside `if TYPE_CHECKING:` blocks."""
+    nodes: list[ast.AST] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        nodes.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return nodes
 
 
 def _graph(root: Path) -> dict[str, set[str]]:
@@ -132,7 +147,7 @@ def test_a_cycle_through_a_late_import_is_found(tmp_path: Path) -> None:
             "__init__.py": "",
             "a.py": "from .b import thing\n",
             "b.py": "def f():\n    from . import c\n",
-            "c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import x\n",
+            "c.py": "if TYPE_CHECKING:\n    from .b import y\nfrom .a import x\n",
         },
     )
     assert _cycle(_graph(package)) == [
@@ -141,6 +156,18 @@ def test_a_cycle_through_a_late_import_is_found(tmp_path: Path) -> None:
         "pytest_boss.c",
         "pytest_boss.a",
     ]
+
+
+def test_type_only_imports_make_no_cycle(tmp_path: Path) -> None:
+    package = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "def f():\n    from . import b\n",
+            "b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import f\n",
+        },
+    )
+    assert _cycle(_graph(package)) is None
 
 
 def test_relative_imports_resolve_from_a_subpackage(tmp_path: Path) -> None:

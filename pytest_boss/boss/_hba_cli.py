@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from . import hba
 from ._hba_check import NEWEST
+from ._hba_entry import HBAError
 from ._hba_query import Query
 
 
@@ -42,11 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: Sequence[str] | None = None) -> int:
+def run(args: Sequence[str] | None, read_file: Callable[..., Any]) -> int:
     """``pg-hba FILE list|check|add|remove ...``; returns the exit status (0, 1; 2 for usage)."""
     ns = _parser().parse_args(list(sys.argv[1:] if args is None else args))
     try:
-        seq = hba.read_file(ns.file, version=ns.server_version)
+        seq = read_file(ns.file, version=ns.server_version)
         if ns.command == "list":
             for lineno, entry in seq.numbered():
                 print(f"{lineno}\t{entry}")
@@ -68,7 +69,7 @@ def run(args: Sequence[str] | None = None) -> int:
             else:
                 seq.remove(ns.fields)
             seq.write()
-    except (hba.HBAError, ValueError, OSError) as exc:
+    except (HBAError, ValueError, OSError) as exc:
         print(f"pg-hba: {exc}", file=sys.stderr)
         return 1
     return 0

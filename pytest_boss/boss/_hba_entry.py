@@ -6,7 +6,8 @@ Private helper of ``hba``, which re-exports ``Entry``, ``HBAError``, ``HBAVersio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ._errors import LineError
 from ._hba_check import INCLUDE_DIRECTIVES
@@ -146,14 +147,13 @@ class Entry:
     def parse(cls, text: str, version: int | None = None) -> Entry:
         """The one record in ``text`` (continuation lines and a comment allowed)."""
         try:
-            from .hba import read_config  # hba reads records into entries
-
-            seq = read_config(text, version=version)
+            seq = _reader()(text, version=version)
         except HBAError as exc:  # one record: its line number says nothing
             raise HBAError(exc.reason, line=exc.line) from None
         if len(seq) != 1:
             raise HBAError(f"expected one record, found {len(seq)}", line=text)
-        return seq[0]
+        entry: Entry = seq[0]
+        return entry
 
     @property
     def is_include(self) -> bool:
@@ -247,3 +247,23 @@ def require_version(entry: Entry | str, version: int) -> None:
                 f"{feature} needs PostgreSQL {since} or newer, this is PostgreSQL {version}",
                 line=str(entry).strip(),
             )
+
+
+#: ``hba.read_config``, registered by ``hba`` when it is imported: the reader of records
+#: lives there and makes entries, so this module does not import it back.
+_READ_CONFIG: Callable[..., Any] | None = None
+
+
+def register_reader(read_config: Callable[..., Any]) -> None:
+    """Called by ``hba`` at import: the function ``Entry.parse`` reads a record with."""
+    global _READ_CONFIG
+    _READ_CONFIG = read_config
+
+
+def _reader() -> Callable[..., Any]:
+    if _READ_CONFIG is None:  # only this private module imported so far: load its reader
+        import importlib
+
+        importlib.import_module(__name__.rpartition(".")[0] + ".hba")
+    assert _READ_CONFIG is not None
+    return _READ_CONFIG

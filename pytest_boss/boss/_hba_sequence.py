@@ -15,6 +15,7 @@ from typing import IO, Protocol, overload
 from . import _hba_format as fmt
 from ._atomic import atomic_write_text
 from ._hba_entry import Entry, HBAError
+from ._hba_entry import _reader as reader
 from ._hba_fast import Plain
 from ._hba_names import Name, plain
 from ._hba_query import Query
@@ -121,9 +122,7 @@ class Sequence:
         self._items: list[str | Record] = []  # every logical line, in file order
         self._pos: list[int] = []  # _items index of each record
         self._layouts = _Layouts(self._items)
-        from .hba import read_config  # reading is hba's job
-
-        read_config(iterable, self)
+        reader()(iterable, self)  # reading is hba's job
 
     def _extend(self, items: Iterable[str | Record]) -> None:
         for item in items:
@@ -201,10 +200,8 @@ class Sequence:
     def _coerce(self, entry: Entry | str) -> tuple[Entry, str]:
         """A checked entry and its trailing comment (from a line of text)."""
         if isinstance(entry, str):
-            from .hba import read_config
-
             try:
-                seq = read_config(entry, version=self.version)
+                seq = reader()(entry, version=self.version)
             except HBAError as exc:
                 raise HBAError(exc.reason, line=exc.line) from None
             if len(seq) != 1:

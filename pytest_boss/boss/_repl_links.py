@@ -16,9 +16,10 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from . import hba
-from .cluster import Cluster, ClusterError
+from ._client import ClusterError
 
 if TYPE_CHECKING:
+    from .cluster import Cluster
     from .config import Value
 
 __all__ = [
@@ -83,7 +84,7 @@ def upstream_of(standby: Cluster) -> Cluster | None:
     path = standby._read_meta().get(META_UPSTREAM)
     if not isinstance(path, str) or not os.path.isdir(path):
         return None
-    upstream = Cluster(path, standby.pg_config, server_user=standby.server_user)
+    upstream = type(standby)(path, standby.pg_config, server_user=standby.server_user)
     upstream.password = standby.password
     _UPSTREAMS[standby] = upstream
     return upstream

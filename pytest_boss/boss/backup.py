@@ -12,7 +12,7 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ._repl_links import (
     ReplicationError,
@@ -21,8 +21,10 @@ from ._repl_links import (
     top_primary,
     unsynchronised_settings,
 )
-from .cluster import Cluster
 from .privileges import place_directory, remove_placed
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 __all__ = ["BACKUP_DEFAULTS", "BackupError", "backup", "remove_backup"]
 
@@ -89,7 +91,7 @@ def _basebackup(source: Cluster, target: str, options: Mapping[str, Any], timeou
 def _tidy_copy(source: Cluster, path: str) -> None:
     """Make a plain-format copy of ``source`` describe itself: no copy of the source's log,
     no record of its socket folder or standbys, no synchronous standbys to wait for."""
-    copy = Cluster(path, source.pg_config, server_user=source.server_user)
+    copy = type(source)(path, source.pg_config, server_user=source.server_user)
     if not os.path.isfile(os.path.join(copy.data_dir, "PG_VERSION")):
         return  # tar format, or a pg_basebackup option that writes elsewhere
     with contextlib.suppress(FileNotFoundError):

@@ -46,7 +46,14 @@ from collections.abc import Sequence as _Seq
 from typing import IO
 
 from ._hba_check import NEWEST, Record, Rejected, check_record
-from ._hba_entry import Entry, HBAError, HBAVersionError, require_version, version_features
+from ._hba_entry import (
+    Entry,
+    HBAError,
+    HBAVersionError,
+    register_reader,
+    require_version,
+    version_features,
+)
 from ._hba_fast import BLANK, fast_record
 from ._hba_lex import (
     BLANKS,
@@ -234,11 +241,14 @@ def write_config(
         write(f"{entry}\n")
 
 
+register_reader(read_config)
+
+
 def main(args: _Seq[str] | None = None) -> int:
     """``pg-hba FILE list|check|add|remove ...``; returns the exit status (0, 1; 2 for usage)."""
     from ._hba_cli import run
 
-    return run(args)
+    return run(args, read_file=read_file)
 
 
 if __name__ == "__main__":

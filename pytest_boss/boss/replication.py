@@ -28,8 +28,10 @@ import re
 import secrets
 import signal
 import warnings
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
+from ._endpoint import libpq_quote
+from ._psql import SQLError
 from ._repl_links import (
     STANDBY_SIGNAL,
     ReplicationError,
@@ -41,9 +43,11 @@ from ._repl_links import (
     upstream_of,
 )
 from .backup import BackupError, backup, remove_backup
-from .cluster import Cluster, SQLError, libpq_quote
 from .control import ControlError, NotRunningError, log_tail
 from .privileges import PRIVATE_PREFIX, remove_placed
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 __all__ = [
     "BackupError",
@@ -175,7 +179,7 @@ def replica(
     standby: Cluster | None = None
     try:
         backup(upstream, requested)
-        standby = Cluster(
+        standby = type(upstream)(
             requested,
             upstream.pg_config,
             password=upstream.password,

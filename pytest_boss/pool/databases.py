@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import admin
 from ..database import TEMPLATE_DB, Database
+from ..errors import TemplateLoadError
 from .state import BACKGROUND_TIMEOUT, Pooled
 
 if TYPE_CHECKING:
@@ -48,6 +49,12 @@ class Databases:
         The database made ahead while the previous test ran is used when there is one; the
         next one is then started in the background.
         """
+        if pooled.template_error is not None:
+            error = pooled.template_error
+            if getattr(error, "_boss_raised", False):  # the test that hit it first saw it whole
+                raise TemplateLoadError("pg_template", f"it failed earlier in this run: {error}")
+            error._boss_raised = True  # type: ignore[attr-defined]
+            raise error
         if not pooled.template_loaded:
             self._fill_template(pooled, loader)
         name = None

@@ -126,7 +126,7 @@ class ClusterPool:
         self.planner.advance(key)
         pooled = self._entries.get(key)
         wanted = self.template.key if self.template is not None else None
-        if pooled is not None and pooled.template != wanted:
+        if pooled is not None and pooled.template != wanted and pooled.template_error is None:
             self._replace(pooled)
             pooled = None
         if pooled is None:
@@ -145,7 +145,16 @@ class ClusterPool:
         ahead = self.provisioner.ahead is threading.current_thread()
         if template is not None and ahead and not self.provisioner.has_loaded(init, template):
             template = None
-        pooled = self.provisioner.make(init, dict(key.postmaster), (), key, template)
+        try:
+            pooled = self.provisioner.make(init, dict(key.postmaster), (), key, template)
+        except Exception:
+            failure = self.provisioner.load_failure(init, template) if template else None
+            if failure is None:
+                raise
+            # The template is pg_database's business: the cluster serves the tests that do
+            # not need it, and pg_database raises why it is missing.
+            pooled = self.provisioner.make(init, dict(key.postmaster), (), key, None)
+            pooled.template_error = failure
         self._entries[key] = pooled
         return pooled
 

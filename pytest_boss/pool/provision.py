@@ -180,6 +180,11 @@ class Provisioner:
         # On success the cache owns initdb's result (it may still be storing it in the
         # background); its empty holder goes with the run folder.
 
+    def load_failure(self, init: Mapping[str, object], spec: TemplateSpec) -> Exception | None:
+        """Why loading `spec` for these initdb options failed in this run, if it did."""
+        key = self.template_key(init).with_loaded(spec.key, spec.lineage)
+        return self._failed_loads.get(key.digest)
+
     def has_loaded(self, init: Mapping[str, object], spec: TemplateSpec) -> bool:
         """Whether the cache holds the entry `spec` filled for these initdb options."""
         key = self.template_key(init).with_loaded(spec.key, spec.lineage)

@@ -74,6 +74,8 @@ class Pooled:
     #: The content key of the template it was copied with (None: filled in the cluster).
     template: str | None = None
     template_loaded: bool = False
+    #: Why the template it should hold could not be loaded (pg_database raises it).
+    template_error: Exception | None = None
     databases: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: The next test's database, being made while this test runs.
     spare: Future[str] | None = None

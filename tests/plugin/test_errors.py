@@ -147,7 +147,7 @@ def test_missing_binaries_fail_with_what_to_do(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*test_needs: InstallationPathError: */nowhere: no such file or folder. Give the bin"
+            "InstallationPathError: */nowhere: no such file or folder. Give the bin"
             " folder of a PostgreSQL installation*",
         ]
     )
@@ -217,9 +217,11 @@ def test_hba_features_of_a_newer_release_name_the_version(
         )
         result.stdout.fnmatch_lines(
             [
-                f"*test_regex_rule*regular expressions in database and user names needs "
+                "*ERROR at setup of test_regex_rule *",
+                f"*regular expressions in database and user names needs "
                 f"PostgreSQL 16 or newer, this is PostgreSQL {major}*",
-                f"*test_include_rule*the include_if_exists directive needs PostgreSQL 16 or "
+                "*ERROR at setup of test_include_rule *",
+                f"*the include_if_exists directive needs PostgreSQL 16 or "
                 f"newer, this is PostgreSQL {major}*",
             ]
         )

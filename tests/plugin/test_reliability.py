@@ -187,13 +187,13 @@ def test_a_server_that_will_not_start_is_a_precise_setup_error(
     result = run_default()
     result.assert_outcomes(passed=2, errors=1 + _NO_HUGE_PAGES)
     lines = [
-        "*test_bad_library: ClusterStartError: PostgreSQL does not start with "
+        "ClusterStartError: PostgreSQL does not start with "
         "shared_preload_libraries='no_such_library_boss'; change these settings. The server said:",
         '*FATAL:  could not access file "no_such_library_boss": No such file or directory',
     ]
     if _NO_HUGE_PAGES:
         lines += [
-            "*test_no_huge_pages: ClusterStartError: PostgreSQL does not start with "
+            "ClusterStartError: PostgreSQL does not start with "
             "huge_pages='on'; change these settings. The server said:",
             "*FATAL:  could not map anonymous shared memory: Cannot allocate memory",
         ]
@@ -255,4 +255,6 @@ def test_the_run_password_is_never_printed(
     result.stdout.fnmatch_lines(["*PostgreSQL server log*"])  # the log sections are there
     output = "\n".join(result.outlines + result.errlines)
     assert password not in output
-    assert all("ALTER ROLE" in log and password not in log for log in kept)  # the whole logs
+    # The whole logs (the plugin's own sessions log no statements; the core's tests check
+    # that the server receives only the password's verifier).
+    assert all(password not in log for log in kept)
