@@ -9,7 +9,8 @@ the cache survives a checkout, a CI cache restore or a move to another machine.
 - `SqlFiles`: SQL files (globs, in order), the `pg_template` ini key's `*.sql` entries.
 - `Callables`: `module:function` entries; the key is the module's source file.
 - `Sources`: the `pg_template` ini key as a whole.
-- `alembic_upgrade` and `django_migrate` (in `loaders_frameworks.py`): migrations.
+- `AlembicUpgrade`: `alembic upgrade head` into the template; key: the ini file and the
+  migration scripts (Alembic is imported only when this loader is used).
 """
 
 from __future__ import annotations
@@ -158,3 +159,43 @@ class Sources:
 
     def __repr__(self) -> str:
         return ", ".join(self.sources)
+
+
+class AlembicUpgrade:
+    """`alembic upgrade <revision>` into the template database, through SQLAlchemy with
+    `driver` (psycopg 3 by default); key: the ini file and every script of its
+    `script_location` (env.py and the revisions)."""
+
+    def __init__(self, config: str, revision: str = "head", driver: str = "psycopg") -> None:
+        self.config = os.path.abspath(config)
+        self.revision = revision
+        self.driver = driver
+
+    def _alembic_config(self) -> object:
+        try:
+            from alembic.config import Config
+        except ImportError:
+            raise TemplateLoadError(
+                self.config, "Alembic is not installed: pip install 'pytest-boss[alembic]'"
+            ) from None
+        return Config(self.config)
+
+    @property
+    def key(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        script_dir = ScriptDirectory.from_config(self._alembic_config()).dir  # type: ignore[arg-type]
+        scripts = sorted(glob.glob(os.path.join(script_dir, "**", "*.py"), recursive=True))
+        root = os.path.dirname(self.config)
+        return content_key([self.config, *scripts], root, self.revision)
+
+    def __call__(self, database: Database) -> None:
+        from alembic import command
+
+        config = self._alembic_config()
+        url = database.url().replace("postgresql://", f"postgresql+{self.driver}://", 1)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # type: ignore[attr-defined]
+        command.upgrade(config, self.revision)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"AlembicUpgrade({os.path.basename(self.config)}, {self.revision})"

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -139,9 +140,13 @@ def _run_loader(cluster: Cluster, spec: TemplateSpec, ports_dir: str) -> float:
         cluster.start(port_retries=0)
         started = time.monotonic()
         try:
+            # A password for the loader's TCP logins (url()), gone before the entry is kept.
+            admin.set_password(cluster, secrets.token_urlsafe(24))
             admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}")
             spec.loader(Database(TEMPLATE_DB, cluster))
             admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
+            ident = '"' + cluster.user.replace('"', '""') + '"'
+            admin.query(cluster, f"ALTER ROLE {ident} PASSWORD NULL")
             seconds = time.monotonic() - started
         finally:
             cluster.stop("fast")

@@ -117,3 +117,83 @@ def test_a_failing_load_is_the_tests_error_and_nothing_is_cached(
     _schema(project, "fixed")
     run_inner(cache).assert_outcomes(passed=7)
     assert _loads(project) == 1
+
+
+ALEMBIC_INI = """
+[alembic]
+script_location = %(here)s/migrations
+sqlalchemy.url = postgresql+psycopg://set-by-the-loader
+"""
+
+ALEMBIC_ENV = """
+import os
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+with open(os.environ["LOAD_LOG"], "a") as fo:
+    fo.write("load\\n")
+config = context.config
+engine = engine_from_config(
+    config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+)
+with engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+def upgrade():
+    {body}
+
+def downgrade():
+    pass
+"""
+
+ALEMBIC_SUITE = """
+def test_schema(pg_database):
+    tables = pg_database.sql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    )
+    assert [t for (t,) in tables] == open("expected.txt").read().split()
+"""
+
+
+def test_alembic_migrations_fill_the_template_once(
+    pytester: pytest.Pytester, run_inner: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("alembic")
+    project = pytester.path
+    (project / "alembic.ini").write_text(ALEMBIC_INI)
+    versions = project / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (project / "migrations" / "env.py").write_text(ALEMBIC_ENV)
+    body = 'op.create_table("item", sa.Column("id", sa.Integer, primary_key=True))'
+    (versions / "r1.py").write_text(REVISION.format(rev="r1", down=None, body=body))
+    (project / "expected.txt").write_text("alembic_version item")
+    pytester.makeconftest(
+        "import pytest\nfrom pytest_boss.loaders import AlembicUpgrade\n\n"
+        "@pytest.fixture(scope='session')\ndef pg_template_loader(pytestconfig):\n"
+        "    return AlembicUpgrade(str(pytestconfig.rootpath / 'alembic.ini'))\n"
+    )
+    pytester.makepyfile(test_inner=ALEMBIC_SUITE)
+    monkeypatch.setenv("LOAD_LOG", str(project / "loads.log"))
+    cache = f"--pg-cache-dir={project / 'cache'}"
+    run_inner(cache).assert_outcomes(passed=1)
+    assert _loads(project) == 1
+    run_inner(cache).assert_outcomes(passed=1)
+    assert _loads(project) == 0
+    # A new revision: loaded again, and the tests see its table.
+    body = 'op.create_table("order", sa.Column("id", sa.Integer, primary_key=True))'
+    (versions / "r2.py").write_text(REVISION.format(rev="r2", down="r1", body=body))
+    (project / "expected.txt").write_text("alembic_version item order")
+    run_inner(cache).assert_outcomes(passed=1)
+    assert _loads(project) == 1
