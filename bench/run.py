@@ -315,11 +315,10 @@ BOSS_OPTION_CANDIDATES = {
 def tool_args(tool: str, runner: Runner) -> list[str]:
     """The tool's own options: both use the same PostgreSQL installation."""
     if tool == BOSS:
+        # The '=' form: as separate words pytest would take the paths for test paths.
         return [
-            runner.boss_option("pg_bin"),
-            str(runner.pg_bin),
-            runner.boss_option("cache"),
-            str(runner.state),
+            f"{runner.boss_option('pg_bin')}={runner.pg_bin}",
+            f"{runner.boss_option('cache')}={runner.state}",
         ]
     return ["--postgresql-exec", str(runner.pg_bin / "pg_ctl")]
 
