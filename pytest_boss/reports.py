@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import _pytest
+import pluggy
 import pytest
 
 from .boss.installation import InstallationError
@@ -24,7 +26,7 @@ __all__ = ["add_server_log", "shorten_usage_error"]
 _PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _INTERNALS = tuple(
     os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
-    for module in (pytest, __import__("_pytest"), __import__("pluggy"))
+    for module in (pytest, _pytest, pluggy)
 )
 
 

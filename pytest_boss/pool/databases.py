@@ -49,11 +49,13 @@ class Databases:
         The database made ahead while the previous test ran is used when there is one; the
         next one is then started in the background.
         """
-        if pooled.template_error is not None:
-            error = pooled.template_error
-            if getattr(error, "_boss_raised", False):  # the test that hit it first saw it whole
+        error = pooled.template_error
+        if error is not None:
+            # The first test to need it sees the loader's own error and traceback; later
+            # ones a one-line reminder.
+            if pooled.template_error_shown:
                 raise TemplateLoadError("pg_template", f"it failed earlier in this run: {error}")
-            error._boss_raised = True  # type: ignore[attr-defined]
+            pooled.template_error_shown = True
             raise error
         if not pooled.template_loaded:
             self._fill_template(pooled, loader)

@@ -83,8 +83,8 @@ def template_spec(
     """The spec of a loader: its key plus the contents of the `pg_template_key` files."""
     if loader is None:
         return None
-    label = repr(loader) if hasattr(type(loader), "__repr__") else ""
-    if not label or label.startswith("<"):
+    label = repr(loader)
+    if label.startswith("<"):  # a function or an object without a repr of its own
         label = getattr(loader, "__qualname__", None) or type(loader).__name__
     own = key_of(loader)
     if own is None:

@@ -76,6 +76,7 @@ class Pooled:
     template_loaded: bool = False
     #: Why the template it should hold could not be loaded (pg_database raises it).
     template_error: Exception | None = None
+    template_error_shown: bool = False
     databases: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: The next test's database, being made while this test runs.
     spare: Future[str] | None = None
