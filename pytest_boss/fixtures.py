@@ -19,7 +19,7 @@ from .database import Database
 from .errors import MarkerError
 from .logs import LOG_KEY, mark_of
 from .markers import Needs, call_marker, needs_of
-from .session import LEASE_FIXTURE, BossSession, default_loader, installations_for, session_of
+from .session import LEASE_FIXTURE, BossSession, installations_for, session_of
 
 if TYPE_CHECKING:
     # Imported where first used: a run whose tests need no server loads none of it.
@@ -90,7 +90,7 @@ def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
     the loader a `key` (a string that changes with what it loads) for it to be cached, or
     use one of `pytest_boss.loaders`'s.
     """
-    return default_loader(session_of(pytestconfig).options)
+    return session_of(pytestconfig).default_loader
 
 
 #: Collected tests the pool looks at before the first test (a bound on the time the first

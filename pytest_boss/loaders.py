@@ -15,6 +15,7 @@ the cache survives a checkout, a CI cache restore or a move to another machine.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import importlib
@@ -149,8 +150,9 @@ class Sources:
             else:
                 self._parts.append(kind([source], rootdir))
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
+        """Computed once per object: the fixture and the pool share one per run."""
         return content_key((), self.rootdir, *(str(part.key) for part in self._parts))
 
     def __call__(self, database: Database) -> None:

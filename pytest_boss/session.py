@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -78,9 +79,15 @@ class BossSession:
             # Until a test's fixtures say otherwise: what the default pg_template_loader
             # gives, so that a cluster made ahead of the first test holds it already.
             with contextlib.suppress(PytestBossError):
-                pool.use_template(self.template_spec(default_loader(self.options)))
+                pool.use_template(self.template_spec(self.default_loader))
             self._pools[installation.bindir] = pool
         return self._pools[installation.bindir]
+
+    @functools.cached_property
+    def default_loader(self) -> Sources | None:
+        """What the pg_template option says fills pg_database's template (one object per
+        run, so its content key is computed once), or None."""
+        return default_loader(self.options)
 
     def template_spec(self, loader: Loader | None) -> TemplateSpec | None:
         """The loader with its content key (its own, plus the pg_template_key files)."""
