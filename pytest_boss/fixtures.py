@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .database import Database
-from .errors import MarkerError
+from .errors import IsolationError, MarkerError
 from .logs import LOG_KEY, mark_of
 from .markers import Needs, call_marker, needs_of
 from .session import LEASE_FIXTURE, BossSession, installations_for, session_of
@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 TemplateLoader = Callable[[Database], None]
+#: The user property a test's report gets when it left state behind (one line).
+ISOLATION_PROPERTY = "pg_isolation"
 ClusterFactory = Callable[..., "Cluster"]
 
 
@@ -111,9 +113,12 @@ def _collected_needs(items: Sequence[pytest.Item]) -> Iterator[Needs]:
 
 
 @pytest.fixture
-def _pg_lease(request: pytest.FixtureRequest, _pg_pool: ClusterPool) -> Lease:
+def _pg_lease(
+    request: pytest.FixtureRequest, _pg_pool: ClusterPool
+) -> Generator[Lease, None, None]:
     """This test's use of a pooled cluster, with its markers applied (the next test's lease
-    starts from the pool's files again)."""
+    starts from the pool's files again); after the test, the cluster is brought back to
+    its baseline (see isolation/)."""
     _pg_pool.plan(_collected_needs(request.session.items))
     needs = needs_of(request.node)
     pooled, reloadable = _pg_pool.acquire(needs)
@@ -126,7 +131,14 @@ def _pg_lease(request: pytest.FixtureRequest, _pg_pool: ClusterPool) -> Lease:
     # The test's share of the log begins once its markers are in force: the reload and
     # the plugin's own logins before that are not the test's doing.
     request.node.stash.setdefault(LOG_KEY, []).append(mark_of(lease.cluster.log_path))
-    return lease
+    _pg_pool.guard(lease.pooled)
+    yield lease
+    outcome = _pg_pool.isolate(lease.pooled)
+    if outcome is not None:
+        summary = outcome.summary()
+        request.node.user_properties.append((ISOLATION_PROPERTY, summary))
+        if _pg_pool.workspace.options.isolation == "check":
+            raise IsolationError(summary)
 
 
 @pytest.fixture

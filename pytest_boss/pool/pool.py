@@ -17,7 +17,9 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
+from .. import admin
 from ..boss.cluster import Cluster, SQLError
 from ..boss.control import ControlError
 from ..boss.installation import Installation
@@ -31,8 +33,11 @@ from .loading import Load, TemplateSpec
 from .needs import NeedsChecker
 from .planner import Planner
 from .provision import Provisioner
-from .reconcile import Reconciler
+from .reconcile import Reconciler, answers
 from .state import Pooled, PoolKey
+
+if TYPE_CHECKING:
+    from ..isolation import Guard, Outcome
 
 __all__ = ["ClusterPool", "FirstUse"]
 
@@ -196,8 +201,6 @@ class ClusterPool:
     def reload(self, pooled: Pooled) -> list[str]:
         """Reload after a test's handle changed the files; the settings that need a restart.
         The pool forgets what it knew of the files: the next `lend` looks at them again."""
-        from .. import admin
-
         pooled.loaded = None
         return admin.reload_and_wait(pooled.cluster, refused_means_done=True).pending
 
@@ -214,6 +217,45 @@ class ClusterPool:
             if entry is pooled:
                 del self._entries[key]
         self.provisioner.discard(pooled)
+
+    # -- isolation ---------------------------------------------------------------------------
+
+    def guard(self, pooled: Pooled) -> Guard | None:
+        """The baselines of a pooled cluster (taken at its first lease); None when isolation
+        is off or the cluster is a test's own."""
+        if self.workspace.options.isolation == "off" or pooled.key is None:
+            return None
+        if pooled.guard is None:
+            from ..isolation import Guard
+
+            pooled.guard = Guard(pooled.cluster, admin.query, self.databases.owns)
+        pooled.guard.ensure_baseline()
+        return pooled.guard
+
+    def isolate(self, pooled: Pooled) -> Outcome | None:
+        """After a test: bring the cluster back to its baseline. A cluster that cannot be
+        repaired with certainty is replaced (the next test gets a fresh copy)."""
+        guard = pooled.guard
+        if guard is None or pooled not in self._entries.values():
+            return None
+        if not answers(pooled.cluster) and self.lend(pooled, dict(pooled.base)) is not pooled:
+            return None  # the test broke it: a fresh copy replaced it
+        try:
+            try:
+                outcome = guard.check(settle=pooled.settle)
+            except SQLError as exc:
+                if exc.sqlstate not in admin.REFUSED:
+                    raise
+                # The test's own rules shut the plugin out: the pool's rules let it in again.
+                if self.lend(pooled, dict(pooled.base)) is not pooled:
+                    return None
+                outcome = guard.check(settle=pooled.settle)
+        except BaseException:
+            self._replace(pooled)  # its state is unknown: no other test gets it
+            raise
+        if outcome is not None and outcome.unrepaired is not None:
+            self._replace(pooled)
+        return outcome
 
     # -- private clusters and databases ------------------------------------------------------
 
