@@ -133,7 +133,8 @@ def _pg_lease(
     request.node.stash.setdefault(LOG_KEY, []).append(mark_of(lease.cluster.log_path))
     _pg_pool.guard(lease.pooled)
     yield lease
-    outcome = _pg_pool.isolate(lease.pooled)
+    # The test's databases are dropped in the session of the isolation check (one login).
+    outcome = _pg_pool.isolate(lease.pooled, lease.finished_databases)
     if outcome is not None:
         summary = outcome.summary()
         request.node.user_properties.append((ISOLATION_PROPERTY, summary))
@@ -174,8 +175,7 @@ def pg_database(
     try:
         yield database
     finally:
-        if _pg_lease.cluster.running():
-            _pg_pool.drop_database(_pg_lease.pooled, database)
+        _pg_lease.finished_databases.append(database)  # dropped by the lease, see below
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ certainty makes the caller replace the cluster.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .. import admin
 from ..boss.cluster import Cluster
 from ..database import TEMPLATE_DB
 from .repair import CannotRepair, Repairer
@@ -21,10 +22,10 @@ from .snapshot import Change, Snapshot, activity_sql, facts_of, objects_sql, sha
 
 __all__ = ["CannotRepair", "Guard", "Outcome"]
 
-Query = Callable[[Cluster, str, str], list[tuple[str | None, ...]]]
+Run = Callable[[str], list[tuple[str | None, ...]]]
 
 #: Databases whose objects are compared besides `postgres` (when their statistics moved).
-WATCHED = ("template1", TEMPLATE_DB)
+WATCHED = ("postgres", "template1", TEMPLATE_DB)
 #: How long a test's closed connections may take to leave the server before they count.
 EXIT_GRACE = 2.0
 
@@ -50,7 +51,6 @@ class Guard:
     """The baselines of one shared cluster and the check against the latest."""
 
     cluster: Cluster
-    query: Query
     #: Databases the plugin owns (tests' databases, spares): never a test's leftovers.
     owned: Callable[[str], bool]
     baselines: list[Snapshot] = field(default_factory=list)
@@ -65,11 +65,12 @@ class Guard:
 
     def ensure_baseline(self) -> None:
         if not self.baselines:
-            self.baselines.append(self.capture(full=True))
+            self.push()
 
     def push(self) -> None:
         """What the cluster holds now is the baseline until the matching `pop`."""
-        self.baselines.append(self.capture(full=True))
+        with admin.session(self.cluster) as run:
+            self.baselines.append(self.capture(run, full=True))
 
     def pop(self) -> Outcome | None:
         """Back to the previous baseline: what the popped scope made goes."""
@@ -81,55 +82,51 @@ class Guard:
         """Something of the plugin's changed the cluster (the template was filled): the top
         baseline is what the cluster holds now."""
         if self.baselines:
-            self.baselines[-1] = self.capture(full=True)
+            with admin.session(self.cluster) as run:
+                self.baselines[-1] = self.capture(run, full=True)
 
     # -- the check ---------------------------------------------------------------------------
 
-    def capture(self, full: bool = False) -> Snapshot:
-        """The cluster now: one query in `postgres`; watched databases are read when `full`
-        or when their statistics moved since they were last read."""
-        sql = " UNION ALL ".join((shared_sql(self.major), objects_sql(), activity_sql(WATCHED)))
-        facts = facts_of(self.query(self.cluster, sql, "postgres"))
-        objects = {"postgres": _objects(facts)}
-        facts = {key: value for key, value in facts.items() if key[0] not in ("object", "grants")}
+    def capture(self, run: Run, full: bool = False) -> Snapshot:
+        """The cluster now: one query in `postgres` (run by `run`); the objects of a watched
+        database are read when `full` or when rows were written there since the last read."""
+        sql = " UNION ALL ".join((shared_sql(self.major), activity_sql(WATCHED)))
+        facts = facts_of(run(sql))
         activity = {name: detail for (kind, name), detail in facts.items() if kind == "activity"}
-        touched = [name for name in activity if full or activity[name] != self._activity.get(name)]
-        for name in touched:
-            objects[name] = facts_of(self.query(self.cluster, objects_sql(), name))
-        if touched:
-            self._settle_activity(touched)
+        objects = {}
+        for name, detail in activity.items():
+            if full or detail != self._activity.get(name) or "|off|" in detail:
+                if name == "postgres":
+                    objects[name] = facts_of(run(objects_sql()))
+                else:
+                    objects[name] = facts_of(admin.query(self.cluster, objects_sql(), name))
+                self._activity[name] = detail
         return Snapshot(facts, objects)
 
-    def _settle_activity(self, names: list[str]) -> None:
-        """Our own reads are sessions too: once they have left, remember the counters."""
-        sql = activity_sql(names)
-        deadline = time.monotonic() + EXIT_GRACE
-        while True:
-            rows = self.query(self.cluster, sql, "postgres")
-            counts = {str(name): str(detail) for _, name, detail in rows}
-            if all(detail.endswith("|0") for detail in counts.values()):
-                break
-            if time.monotonic() > deadline:
-                return  # a session stays: the next check reads these databases again
-            time.sleep(0.005)
-        self._activity.update(counts)
-
-    def check(self, settle: Callable[[], None] = lambda: None) -> Outcome | None:
+    def check(
+        self, settle: Callable[[], None] = lambda: None, first: Sequence[str] = ()
+    ) -> Outcome | None:
         """Compare with the baseline; repair what differs (after `settle`, which waits for
-        the plugin's own background work). None when nothing differed."""
+        the plugin's own background work). `first` runs before, in the same session (a
+        test's database to drop). None when nothing differed."""
         base = self.baselines[-1]
-        changes = self._changes(base)
+        with admin.session(self.cluster) as run:
+            for sql in first:
+                run(sql)
+            changes = self._changes(base, run)
         if not changes:
             return None
         settle()
         repairer = Repairer(
-            lambda sql, dbname: self.query(self.cluster, sql, dbname),
+            lambda sql, dbname: admin.query(self.cluster, sql, dbname),
             self.cluster.user,
             self.major,
+            base.facts,
         )
         try:
             repairer.repair(changes)
-            left = base.changes(self.capture(), self._ignored)
+            with admin.session(self.cluster) as run:
+                left = base.changes(self.capture(run), self._ignored)
         except CannotRepair as exc:
             return Outcome(changes, str(exc))
         except Exception as exc:  # a repair statement failed: not certain any more
@@ -138,11 +135,11 @@ class Guard:
             return Outcome(changes, "still different: " + ", ".join(c.describe() for c in left))
         return Outcome(changes)
 
-    def _changes(self, base: Snapshot) -> list[Change]:
+    def _changes(self, base: Snapshot, run: Run) -> list[Change]:
         """The changes, once the test's closed connections have left the server."""
         deadline = time.monotonic() + EXIT_GRACE
         while True:
-            changes = base.changes(self.capture(), self._ignored)
+            changes = base.changes(self.capture(run), self._ignored)
             leaving = [c for c in changes if c.kind == "connection"]
             if len(leaving) < len(changes) or not leaving or time.monotonic() > deadline:
                 return changes
@@ -157,7 +154,3 @@ class Guard:
         if change.kind == "connection":
             return self.owned((change.now or change.was or "").split("|", 1)[0])
         return False
-
-
-def _objects(facts: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
-    return {key: value for key, value in facts.items() if key[0] in ("object", "grants")}

@@ -11,7 +11,7 @@ raises `CannotRepair`: the pool then replaces the cluster with a fresh copy.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .snapshot import Change
 
@@ -39,9 +39,12 @@ def literal(text: str) -> str:
 class Repairer:
     """Runs the statements that undo `changes` on one cluster (`query(sql, dbname)`)."""
 
-    def __init__(self, query: Query, superuser: str, major: int) -> None:
+    def __init__(
+        self, query: Query, superuser: str, major: int, baseline: Mapping[tuple[str, str], str]
+    ) -> None:
         self.query = query
         self.superuser = superuser
+        self.baseline = baseline
         self.strategy = " STRATEGY FILE_COPY" if major >= 15 else ""
 
     def repair(self, changes: Sequence[Change]) -> None:
@@ -155,6 +158,18 @@ class Repairer:
             self.query(f"CREATE DATABASE {name} TEMPLATE template0{self.strategy}{template}", other)
             if comment is not None:
                 self.query(f"COMMENT ON DATABASE {name} IS {literal(comment)}", other)
+            self._restore_acl(name, other)
+
+    def _restore_acl(self, name: str, other: str) -> None:
+        """The grants the database had (initdb's on template1), written back as they were."""
+        detail = self.baseline.get(("database", name))
+        acl = detail.split("|")[4] if detail else "-"
+        if acl != "-":
+            self.query(
+                f"UPDATE pg_database SET datacl = {literal(acl)}::aclitem[] "
+                f"WHERE datname = {literal(name)}",
+                other,
+            )
 
     # -- settings, roles, tablespaces --------------------------------------------------------
 

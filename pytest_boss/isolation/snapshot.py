@@ -7,9 +7,9 @@ connections, and the objects of the database the query ran in (new objects by na
 grants and owners of the built-in ones as one digest). Comparing two snapshots gives the
 `Change`s a repair must undo.
 
-Databases other than the one queried are watched through the server's cumulative
-statistics: a database whose session and transaction counters did not move, and that has no
-session now, was not touched, so its objects need not be read again.
+The objects of `postgres`, `template1` and the template database are read again only when
+the server's cumulative statistics say rows were written there (or a session is there now):
+a test that only connects and reads costs one short query.
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["APP_NAME", "Change", "Snapshot", "activity_sql", "objects_sql", "shared_sql"]
+from ..admin import APP_NAME
 
-#: The application_name of the plugin's own sessions: never counted as a test's connection.
-APP_NAME = "pytest-boss"
-
-Query = Callable[[str], list[tuple[str | None, ...]]]
+__all__ = ["Change", "Snapshot", "activity_sql", "facts_of", "objects_sql", "shared_sql"]
 
 # Catalogs whose rows are objects of one database; a user's objects get oids >= 16384.
 _OBJECT_CATALOGS = (
@@ -101,12 +98,14 @@ def objects_sql() -> str:
 
 
 def activity_sql(watched: Iterable[str]) -> str:
-    """Sessions and transactions counted for each watched database, and its sessions now."""
+    """For each watched database, the rows its sessions inserted, updated and deleted (DDL
+    writes catalog rows; reading writes none), when its statistics were reset, whether the
+    server counts rows at all, and its sessions now: unchanged, nothing was written there."""
     names = ", ".join(_literal(name) for name in watched) or "NULL"
     return (
-        "SELECT 'activity', d.datname, concat_ws('|', d.sessions, "
-        "d.xact_commit + d.xact_rollback, d.stats_reset, (SELECT count(*) FROM "
-        "pg_stat_activity a WHERE a.datid = d.datid AND a.pid <> pg_backend_pid())) "
+        "SELECT 'activity', d.datname, concat_ws('|', d.tup_inserted, d.tup_updated, "
+        "d.tup_deleted, d.stats_reset, current_setting('track_counts'), (SELECT count(*) "
+        "FROM pg_stat_activity a WHERE a.datid = d.datid AND a.pid <> pg_backend_pid())) "
         f"FROM pg_stat_database d WHERE d.datname IN ({names})"
     )
 

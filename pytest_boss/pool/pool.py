@@ -228,28 +228,31 @@ class ClusterPool:
         if pooled.guard is None:
             from ..isolation import Guard
 
-            pooled.guard = Guard(pooled.cluster, admin.query, self.databases.owns)
+            pooled.guard = Guard(pooled.cluster, self.databases.owns)
         pooled.guard.ensure_baseline()
         return pooled.guard
 
-    def isolate(self, pooled: Pooled) -> Outcome | None:
-        """After a test: bring the cluster back to its baseline. A cluster that cannot be
-        repaired with certainty is replaced (the next test gets a fresh copy)."""
+    def isolate(self, pooled: Pooled, finished: Sequence[Database] = ()) -> Outcome | None:
+        """After a test: drop its databases, and bring the cluster back to its baseline. A
+        cluster that cannot be repaired with certainty is replaced (the next test gets a
+        fresh copy)."""
         guard = pooled.guard
-        if guard is None or pooled not in self._entries.values():
+        running = answers(pooled.cluster)  # else stopped by the test: the next lend starts it
+        if guard is None or pooled not in self._entries.values() or not running:
+            for database in finished if running else ():
+                self.databases.drop(pooled, database)
             return None
-        if not answers(pooled.cluster) and self.lend(pooled, dict(pooled.base)) is not pooled:
-            return None  # the test broke it: a fresh copy replaced it
+        drops = [self.databases.drop_sql(database) for database in finished]
         try:
             try:
-                outcome = guard.check(settle=pooled.settle)
+                outcome = guard.check(settle=pooled.settle, first=drops)
             except SQLError as exc:
                 if exc.sqlstate not in admin.REFUSED:
                     raise
                 # The test's own rules shut the plugin out: the pool's rules let it in again.
                 if self.lend(pooled, dict(pooled.base)) is not pooled:
                     return None
-                outcome = guard.check(settle=pooled.settle)
+                outcome = guard.check(settle=pooled.settle, first=drops)
         except BaseException:
             self._replace(pooled)  # its state is unknown: no other test gets it
             raise
@@ -283,10 +286,6 @@ class ClusterPool:
     def new_database(self, pooled: Pooled, loader: TemplateLoader | None) -> Database:
         """A fresh database copied from the cluster's template database (filled once)."""
         return self.databases.new(pooled, loader)
-
-    def drop_database(self, pooled: Pooled, database: Database) -> None:
-        """Drop a test's database in the background (the next test need not wait)."""
-        self.databases.drop(pooled, database)
 
     @property
     def loads(self) -> list[Load]:
