@@ -1,6 +1,7 @@
 """The fixtures of pytest-boss.
 
-Public: `pg_cluster`, `pg_conf`, `pg_hba`, `pg_database`, `pg_cluster_factory`, and two
+Public: `pg_cluster`, `pg_conf`, `pg_hba`, `pg_database`, `pg_database_factory`,
+`pg_cluster_factory`, `pg_replicas`, and two
 documented override points a conftest.py may redefine: `pg_installation` (the binaries; one
 per --pg-bin when several are given) and `pg_template_loader` (what fills pg_database's
 template). Internal layers carry a leading underscore: `_pg_session` (this process's
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .handles import ConfHandle, HbaHandle
     from .lease import Lease
     from .pool import ClusterPool, Pooled
+    from .scopes import DatabaseFactory
 
 __all__ = [
     "_pg_lease",
@@ -37,6 +39,7 @@ __all__ = [
     "pg_cluster_factory",
     "pg_conf",
     "pg_database",
+    "pg_database_factory",
     "pg_hba",
     "pg_installation",
     "pg_replicas",
@@ -176,6 +179,17 @@ def pg_database(
         yield database
     finally:
         _pg_lease.finished_databases.append(database)  # dropped by the lease, see below
+
+
+@pytest.fixture(scope="session")
+def pg_database_factory(
+    _pg_session: BossSession, _pg_pool: ClusterPool, pg_template_loader: TemplateLoader | None
+) -> DatabaseFactory:
+    """`pg_database_factory()` -> a new Database from the template, on the cluster a test
+    without markers gets; it lives as long as the fixture (of any scope) or test that asked
+    for it. What a module-, class- or session-scoped fixture makes on that cluster is kept
+    for the tests in its scope, and removed when the scope ends."""
+    return _pg_session.scopes.factory(_pg_pool, pg_template_loader)
 
 
 @pytest.fixture

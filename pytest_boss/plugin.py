@@ -23,6 +23,7 @@ from .fixtures import (  # noqa: F401 - registered with pytest by being module a
     pg_cluster_factory,
     pg_conf,
     pg_database,
+    pg_database_factory,
     pg_hba,
     pg_installation,
     pg_replicas,
@@ -172,6 +173,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             indirect=True,
             scope="session",
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Tell pg_database_factory which fixture asks (its databases live as long as it)."""
+    scopes = session_of(request.config).scopes
+    scopes.starting(fixturedef)
+    try:
+        return (yield)
+    finally:
+        scopes.finished(fixturedef)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A database pg_database_factory makes in a test's body lives as long as the test."""
+    scopes = session_of(item.config).scopes
+    scopes.current_item = item
+    try:
+        return (yield)
+    finally:
+        scopes.current_item = None
 
 
 @pytest.hookimpl(wrapper=True)
