@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .. import admin
+from ..boss._reload import refused
 from ..boss.cluster import Cluster, SQLError
 from ..boss.control import ControlError
 from ..boss.installation import Installation
@@ -247,7 +248,7 @@ class ClusterPool:
             try:
                 outcome = guard.check(settle=pooled.settle, first=drops)
             except SQLError as exc:
-                if exc.sqlstate not in admin.REFUSED:
+                if not refused(exc):
                     raise
                 # The test's own rules shut the plugin out: the pool's rules let it in again.
                 if self.lend(pooled, dict(pooled.base)) is not pooled:
