@@ -186,15 +186,15 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
         scopes.finished(fixturedef)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
     """A database pg_database_factory makes in a test's body lives as long as the test."""
-    scopes = session_of(item.config).scopes
-    scopes.current_item = item
-    try:
-        return (yield)
-    finally:
-        scopes.current_item = None
+    session_of(item.config).scopes.current_item = item
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    session_of(item.config).scopes.current_item = None
 
 
 @pytest.hookimpl(wrapper=True)
