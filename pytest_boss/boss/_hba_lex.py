@@ -67,8 +67,13 @@ def split_physical(lines: Iterable[str] | str) -> list[str]:
     with ``newline=''`` yields a lone CR as a line end, but for the server it is a blank.
     """
     if isinstance(lines, str):
-        lines = [lines]
-    out: list[str] = []
+        pieces = lines.split("\n")
+        last = pieces.pop()
+        out = [piece + "\n" for piece in pieces]
+        if last:
+            out.append(last)
+        return out
+    out = []
     for chunk in lines:
         if out and out[-1].endswith("\r"):
             chunk = out.pop() + chunk
