@@ -16,8 +16,7 @@ from . import _hba_format as fmt
 from ._atomic import atomic_write_text
 from ._hba_entry import Entry, HBAError
 from ._hba_entry import _reader as reader
-from ._hba_fast import Plain
-from ._hba_names import Name, plain
+from ._hba_parse import line_comment, parse_record
 from ._hba_query import Query
 
 
@@ -34,41 +33,53 @@ def comment_text(text: str | None) -> str:
 class Record:
     """A record of a Sequence: its entry, the exact text it was read from, its comment.
 
-    ``snapshot`` is the entry's comparison key, taken the first time the entry is handed
-    out (an entry never handed out cannot have been changed): a record whose entry still
-    has that key is written as it was read.
+    A record read by its shape alone (``version`` set) has neither entry nor comment until
+    they are first asked for: both come from ``raw``, a single physical line the read
+    already checked. ``snapshot`` is the entry's comparison key, taken the first time the
+    entry is handed out (an entry never handed out cannot have been changed): a record
+    whose entry still has that key is written as it was read.
     """
 
-    __slots__ = ("_entry", "comment", "plain", "raw", "snapshot")
+    __slots__ = ("_comment", "_entry", "raw", "snapshot", "version")
 
-    def __init__(self, entry: Entry | None, raw: str | None = None, comment: str = "") -> None:
+    def __init__(
+        self,
+        entry: Entry | None,
+        raw: str | None = None,
+        comment: str | None = "",
+        version: int | None = None,
+    ) -> None:
         self._entry = entry
-        self.plain: Plain | None = None  # the parts of a plain record, until its entry is made
         self.raw = raw
-        self.comment = comment
+        self._comment = comment
+        self.version = version  # the rules to make the entry with, until it is made
         self.snapshot: tuple[object, ...] | None = None
 
     @property
     def entry(self) -> Entry:
-        """The record's entry, made from its plain parts the first time it is needed."""
+        """The record's entry, made from its line the first time it is needed."""
         if self._entry is None:
-            fast = self.plain
-            assert fast is not None
-            self._entry = Entry._of(
-                fast.type,
-                [as_name(w) for w in fast.databases],
-                [as_name(w) for w in fast.users],
-                None if fast.address is None else as_name(fast.address),
-                fast.netmask,
-                fast.method,
-                fast.options,
-            )
-            self.plain = None
+            assert self.raw is not None and self.version is not None
+            entry = parse_record(self.raw.rstrip("\r\n"), self.version)
+            assert entry is not None
+            self._entry = entry
         return self._entry
 
     @entry.setter
     def entry(self, entry: Entry) -> None:
         self._entry = entry
+
+    @property
+    def comment(self) -> str:
+        """The trailing comment (``# ...``), or ``""``."""
+        if self._comment is None:
+            assert self.raw is not None
+            self._comment = line_comment(self.raw.rstrip("\r\n"))
+        return self._comment
+
+    @comment.setter
+    def comment(self, text: str) -> None:
+        self._comment = text
 
     def lend(self) -> Entry:
         if self.raw is not None and self.snapshot is None:
@@ -129,6 +140,12 @@ class Sequence:
             if isinstance(item, Record):
                 self._pos.append(len(self._items))
             self._items.append(item)
+
+    def _extend_read(self, items: list[str | Record], positions: list[int]) -> None:
+        """Add the lines of a read; ``positions`` are the indexes of its records in ``items``."""
+        base = len(self._items)
+        self._pos.extend([base + k for k in positions] if base else positions)
+        self._items.extend(items)
 
     def _rec(self, index: int) -> Record:
         item = self._items[self._pos[index]]
@@ -420,7 +437,3 @@ def _query(fields: FieldsLike) -> Query:
     if isinstance(fields, str):
         return Query([fields])
     return Query(list(fields))
-
-
-def as_name(word: str) -> Name:
-    return word if isinstance(word, Name) else plain(word)
