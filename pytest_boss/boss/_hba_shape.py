@@ -54,7 +54,9 @@ BLANK_LINE = re.compile(r"[ \t\r,]*+(?:#.*)?\n?\Z")
 _WORD = re.compile(r"[^ \t\r,]+")
 #: Options whose check does not look at the value.
 _VALUE_FREE = frozenset(("map", "krb_realm", "include_realm", "compat_realm", "upn_username"))
-_OPTION_OK: dict[tuple[object, ...], bool] = {}
+#: Options whose check looks at the value too.
+_BY_VALUE = frozenset(("clientcert", "clientname"))
+_OPTION_OK: dict[tuple[bool, str, str, str], bool] = {}
 
 
 def shape_matcher(version: int) -> re.Pattern[str]:
@@ -82,29 +84,34 @@ def details_accepted(match: re.Match[str], version: int) -> bool:
     options = match["options"]
     if not options:
         return True
-    conntype = "local" if match["local"] else match["host"]
+    conntype = match["host"] or "local"
     method = match["lmethod"] or match["hmethod"]
-    if conntype == "local" and method == "ident":
+    if method == "ident" and conntype == "local":
         method = "peer"
-    return all(_option_ok(word, conntype, method, version) for word in _WORD.findall(options))
+    newest = version >= 18
+    for word in _WORD.findall(options):
+        name = word.partition("=")[0]
+        ok = _OPTION_OK.get((newest, conntype, method, word if name in _BY_VALUE else name))
+        if ok is None:
+            ok = _option_ok(name, word, conntype, method, version)
+        if not ok:
+            return False
+    return True
 
 
-def _option_ok(word: str, conntype: str, method: str, version: int) -> bool:
+def _option_ok(name: str, word: str, conntype: str, method: str, version: int) -> bool:
     """``check_option`` of one ``name=value`` word, remembered by what it depends on."""
-    name, _, value = word.partition("=")
-    if name in _VALUE_FREE:
-        key: tuple[object, ...] = (version >= 18, conntype, method, name)
-    elif name in ("clientcert", "clientname"):
-        key = (conntype, method, word)
+    if name in _BY_VALUE:
+        key = word
+    elif name in _VALUE_FREE:
+        key = name
     else:
         return False
-    ok = _OPTION_OK.get(key)
-    if ok is None:
-        try:
-            check_option(name, value, State(conntype=conntype, method=method, version=version))
-            ok = True
-        except Rejected:
-            ok = False
-        if len(_OPTION_OK) < 1024:
-            _OPTION_OK[key] = ok
+    try:
+        check_option(name, word[len(name) + 1 :], State(conntype, method, version))
+        ok = True
+    except Rejected:
+        ok = False
+    if len(_OPTION_OK) < 1024:
+        _OPTION_OK[(version >= 18, conntype, method, key)] = ok
     return ok
