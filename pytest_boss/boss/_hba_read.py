@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ._hba_entry import Entry, HBAError
 from ._hba_lex import MAX_TOKEN, join_logical
 from ._hba_parse import line_comment, parse_record
-from ._hba_sequence import Record
+from ._hba_record import Record
 from ._hba_shape import BLANK_LINE, details_accepted, shape_matcher
 
 Items = tuple[list[str | Record], list[int]]
