@@ -16,9 +16,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pytest_boss.boss import _hba_read, hba
-from pytest_boss.boss._hba_check import Rejected, check_record
+from pytest_boss.boss._hba_check import check_record
 from pytest_boss.boss._hba_lex import TokenTooLong, tokenize
 from pytest_boss.boss._hba_shape import shape_accepts
+from pytest_boss.boss._hba_values import Rejected
 
 pytestmark = pytest.mark.unit
 

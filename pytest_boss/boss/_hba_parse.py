@@ -7,11 +7,12 @@ shape only when they are first used).
 
 from __future__ import annotations
 
-from ._hba_check import Rejected, check_record
+from ._hba_check import check_record
 from ._hba_entry import Entry, HBAError
 from ._hba_fast import BLANK, Plain, fast_record
 from ._hba_lex import BLANKS, TokenTooLong, comment_start, tokenize
 from ._hba_names import Name, plain
+from ._hba_values import Rejected
 
 
 def line_comment(text: str) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 import socket
 
-from ._hba_check import Rejected, State, check_option
+from ._hba_check import State, check_option
 from ._hba_lex import MAX_TOKEN
+from ._hba_values import Rejected
 
 #: Blanks, then blanks and commas: what separates two fields.
 _SEP = r"[ \t\r][ \t\r,]*+"
