@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from ._hba_entry import Entry, HBAError
-from ._hba_lex import MAX_TOKEN, join_logical
+from ._hba_lex import MAX_TOKEN, join_at
 from ._hba_parse import line_comment, parse_record
 from ._hba_record import Record
 from ._hba_shape import BLANK_LINE, details_accepted, shape_matcher
@@ -30,61 +30,47 @@ def read_lines(physical: list[str], version: int, path: str | None, selector: Se
     text = "".join(physical)
     if "\0" in text:
         refuse_nul(physical, path)
-    if version >= 14 and "\\" in text and _CONTINUED.search(text):
-        return _read_joined(physical, version, path, selector)
-    return _read_single(physical, version, path, selector)
-
-
-def _read_single(physical: list[str], version: int, path: str | None, selector: Selector) -> Items:
-    """``read_lines`` of lines none of which continues on the next one."""
+    joining = version >= 14 and "\\" in text and _CONTINUED.search(text) is not None
     items: list[str | Record] = []
     positions: list[int] = []
     add = items.append
     shape = shape_matcher(version).match
     blank = BLANK_LINE.match
     short = MAX_TOKEN // 4 if version <= 15 else sys.maxsize
+    skip = 0  # the physical lines before this one belong to a record already read
     record: Record | None
     for lineno, raw in enumerate(physical, 1):
-        match = shape(raw) if len(raw) < short else None
-        if match is not None and (
-            (match["v6"] is None and not match["options"]) or details_accepted(match, version)
-        ):
-            record = Record(None, raw, None, version)
-        elif blank(raw):
-            add(raw)
+        if lineno <= skip:
             continue
+        if joining and raw.rstrip("\r\n").endswith("\\"):
+            raw, record, skip = _continued(physical, lineno, version, path)
         else:
-            record = _full(raw, raw.rstrip("\r\n"), version, path, lineno)
-            if record is None:
-                add(raw)
-                continue
-        if selector is None or selector(record.entry):
+            match = shape(raw) if len(raw) < short else None
+            if match is not None and (
+                (match["v6"] is None and not match["options"]) or details_accepted(match, version)
+            ):
+                record = Record(None, raw, None, version)
+            elif blank(raw):
+                record = None
+            else:
+                record = _full(raw, raw.rstrip("\r\n"), version, path, lineno)
+        if record is None:
+            add(raw)
+        elif selector is None or selector(record.entry):
             positions.append(len(items))
             add(record)
     return items, positions
 
 
-def _read_joined(physical: list[str], version: int, path: str | None, selector: Selector) -> Items:
-    """``read_lines`` when some records continue over several lines."""
-    items: list[str | Record] = []
-    positions: list[int] = []
-    shape = shape_matcher(version).match
-    record: Record | None
-    for lg in join_logical(physical):
-        raw = "".join(physical[lg.first : lg.first + lg.count])
-        single = lg.count == 1 and lg.text == raw.rstrip("\r\n")
-        match = shape(raw) if single and (version > 15 or len(raw) * 4 < MAX_TOKEN) else None
-        if match is not None and details_accepted(match, version):
-            record = Record(None, raw, None, version)
-        else:
-            record = _full(raw, lg.text, version, path, lg.first + 1)
-            if record is None:
-                items.append(raw)
-                continue
-        if selector is None or selector(record.entry):
-            positions.append(len(items))
-            items.append(record)
-    return items, positions
+def _continued(
+    physical: list[str], lineno: int, version: int, path: str | None
+) -> tuple[str, Record | None, int]:
+    """The lines of a record that continues after line ``lineno``: (their text, the
+    record or ``None``, the number of the last of them)."""
+    lg = join_at(physical, lineno - 1)
+    end = lg.first + lg.count
+    raw = "".join(physical[lg.first : end])
+    return raw, _full(raw, lg.text, version, path, lineno), end
 
 
 def _full(raw: str, text: str, version: int, path: str | None, lineno: int) -> Record | None:
