@@ -109,19 +109,20 @@ def objects_sql() -> str:
 
 
 def quick_sql(major: int, watched: Iterable[str]) -> str:
-    """What one short query reads without touching the catalogs a new session has not
-    loaded: databases, prepared transactions, slots, sessions, and the statistics that say
-    where rows were written (see `activity_sql`)."""
+    """What one short query reads without the views and catalogs a new session has not
+    loaded yet (their functions, rather): databases, prepared transactions, slots,
+    sessions, and the row counts that say where rows were written (`activity`)."""
+    datname = "(SELECT datname FROM pg_database d WHERE d.oid = {})"
     parts = [
-        "SELECT 'database', datname, concat_ws('|', pg_get_userbyid(datdba), datistemplate, "
+        "SELECT 'database', datname, concat_ws('|', datdba::regrole, datistemplate, "
         "datallowconn, datconnlimit, coalesce(datacl::text, '-'), dattablespace) "
         "FROM pg_database",
-        "SELECT 'prepared', gid, database FROM pg_prepared_xacts",
-        "SELECT 'slot', slot_name, concat_ws('|', slot_type, plugin, database) "
-        "FROM pg_replication_slots",
-        "SELECT 'connection', pid::text, concat_ws('|', datname, usename, application_name, "
-        "backend_type) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-        "AND backend_type IN ('client backend', 'walsender') "
+        f"SELECT 'prepared', gid, {datname.format('dbid')} FROM pg_prepared_xact()",
+        "SELECT 'slot', slot_name, concat_ws('|', slot_type, plugin, datoid) "
+        "FROM pg_get_replication_slots()",
+        f"SELECT 'connection', pid::text, concat_ws('|', {datname.format('datid')}, "
+        "usesysid, application_name, backend_type) FROM pg_stat_get_activity(NULL) "
+        "WHERE pid <> pg_backend_pid() AND backend_type IN ('client backend', 'walsender') "
         f"AND application_name IS DISTINCT FROM {_literal(APP_NAME)}",
         activity_sql(watched),
         _catalogs_activity_sql(major),
@@ -135,29 +136,30 @@ def activity_sql(watched: Iterable[str]) -> str:
     server counts rows at all, and its sessions now: unchanged, nothing was written there."""
     names = ", ".join(_literal(name) for name in watched) or "NULL"
     return (
-        "SELECT 'activity', d.datname, concat_ws('|', d.tup_inserted, d.tup_updated, "
-        "d.tup_deleted, d.stats_reset, 'track_counts=' || current_setting('track_counts'), "
-        "(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.datid "
+        "SELECT 'activity', d.datname, concat_ws('|', pg_stat_get_db_tuples_inserted(d.oid), "
+        "pg_stat_get_db_tuples_updated(d.oid), pg_stat_get_db_tuples_deleted(d.oid), "
+        "pg_stat_get_db_stat_reset_time(d.oid), "
+        "'track_counts=' || current_setting('track_counts'), "
+        "(SELECT count(*) FROM pg_stat_get_activity(NULL) a WHERE a.datid = d.oid "
         "AND a.pid <> pg_backend_pid())) "
-        f"FROM pg_stat_database d WHERE d.datname IN ({names})"
+        f"FROM pg_database d WHERE d.datname IN ({names})"
     )
 
 
-def _shared_catalogs(major: int) -> tuple[str, ...]:
-    names: tuple[str, ...] = ("pg_authid", "pg_auth_members", "pg_db_role_setting")
-    names += ("pg_tablespace",)
-    names += ("pg_subscription", "pg_shdescription", "pg_shseclabel")
-    return names + (("pg_parameter_acl",) if major >= 15 else ())
+#: The shared catalogs of roles, memberships, settings, tablespaces, subscriptions,
+#: comments, labels and (15+) parameter grants, by oid (a name would be looked up).
+_SHARED_CATALOGS = (1260, 1261, 2964, 1213, 6100, 2396, 3592)
+_PARAMETER_ACL = 6243
 
 
 def _catalogs_activity_sql(major: int) -> str:
-    """The rows written in the shared catalogs of roles, settings, tablespaces and
-    subscriptions (pg_database is read as it is: the plugin's own databases come and go)."""
+    """The rows written in the shared catalogs (pg_database is read as it is: the plugin's
+    own databases come and go)."""
+    oids = _SHARED_CATALOGS + ((_PARAMETER_ACL,) if major >= 15 else ())
     counts = ", ".join(
-        f"pg_stat_get_tuples_inserted('{name}'::regclass) + "
-        f"pg_stat_get_tuples_updated('{name}'::regclass) + "
-        f"pg_stat_get_tuples_deleted('{name}'::regclass)"
-        for name in _shared_catalogs(major)
+        f"pg_stat_get_tuples_inserted({oid}) + pg_stat_get_tuples_updated({oid}) + "
+        f"pg_stat_get_tuples_deleted({oid})"
+        for oid in oids
     )
     return (
         f"SELECT 'activity', {_literal(CATALOGS)}, concat_ws('|', "
