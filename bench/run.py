@@ -13,6 +13,7 @@ interpreter, which must have both tools installed (`tox -e bench` does that).
     python bench/run.py                      # everything, 3 repetitions
     python bench/run.py --only 1 --repeat 5  # workload 1 (cold and warm) only
     python bench/run.py --json out.json --markdown bench/RESULTS.md
+    python bench/run.py --only 5 --repeat 3  # the loaded template (issue 13), loads counted
 """
 
 from __future__ import annotations
@@ -85,13 +86,17 @@ class Workload:
     """One line of the table: an inner suite, how many tests it has, how it is run."""
 
     name: str
-    group: str  # the workload's number in issue 5
+    group: str  # the workload's number in issue 5 (5: issue 13's loaded template)
     title: str
     suite: str
     tests: int
     workers: int = 0  # pytest-xdist -n; 0: no xdist
     cold: bool = False  # pytest-boss template cache emptied before each run
     stamp: bool = False  # the test writes the moment its body starts
+    #: The suite's template loader notes each load in $BENCH_LOAD_LOG: loads are counted,
+    #: and a warm workload gets one untimed run first (its cache filled whatever ran before).
+    count_loads: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # more environment for the inner run
 
 
 WORKLOADS = (
@@ -119,6 +124,35 @@ WORKLOADS = (
     ),
     Workload("databases-n2", "4", "workload 2 with -n 2", "databases", 100, workers=2),
     Workload("settings-n2", "4", "workload 3 with -n 2", "settings", 50, workers=2),
+    Workload(
+        "loaded-cold",
+        "5",
+        "20 tests, -n 2, 2 postmaster configs, 1.5 s template load, cold cache",
+        "loaded",
+        20,
+        workers=2,
+        cold=True,
+        count_loads=True,
+    ),
+    Workload(
+        "loaded-warm",
+        "5",
+        "the same, warm cache",
+        "loaded",
+        20,
+        workers=2,
+        count_loads=True,
+    ),
+    Workload(
+        "loaded-empty",
+        "5",
+        "the same with an empty template, warm cache",
+        "loaded",
+        20,
+        workers=2,
+        count_loads=True,
+        env=(("BENCH_TEMPLATE", "empty"),),
+    ),
 )
 WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
 
@@ -131,6 +165,7 @@ class Measurement:
     workload: str
     wall: list[float] = field(default_factory=list)
     to_first_test: list[float] = field(default_factory=list)
+    loads: list[int] = field(default_factory=list)  # template loads per run, when counted
     errors: list[str] = field(default_factory=list)
 
     def median(self) -> float | None:
@@ -337,11 +372,19 @@ def pytest_argv(tool: str, workload: Workload, runner: Runner) -> list[str]:
 PASSED = re.compile(r"\b(\d+) passed\b")
 
 
-def run_once(tool: str, workload: Workload, runner: Runner) -> tuple[float, float | None]:
-    """One timed inner run: (wall seconds, seconds from spawn to the first test body)."""
+def run_once(
+    tool: str, workload: Workload, runner: Runner
+) -> tuple[float, float | None, int | None]:
+    """One timed inner run: (wall seconds, seconds from spawn to the first test body, the
+    number of template loads)."""
     if workload.cold and tool == BOSS:
         empty_cache(runner)
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = dict(workload.env)
+    load_log: Path | None = None
+    if workload.count_loads:
+        load_log = runner.work / f".loads-{os.getpid()}"
+        load_log.unlink(missing_ok=True)
+        extra["BENCH_LOAD_LOG"] = str(load_log)
     stamp_path: Path | None = None
     if workload.stamp:
         stamp_path = runner.work / f".stamp-{os.getpid()}"
@@ -360,7 +403,11 @@ def run_once(tool: str, workload: Workload, runner: Runner) -> tuple[float, floa
     if stamp_path is not None and stamp_path.exists():
         to_first = float(stamp_path.read_text()) - spawned
         stamp_path.unlink()
-    return elapsed, to_first
+    loads: int | None = None
+    if load_log is not None:
+        loads = len(load_log.read_text().splitlines()) if load_log.exists() else 0
+        load_log.unlink(missing_ok=True)
+    return elapsed, to_first, loads
 
 
 def empty_cache(runner: Runner) -> None:
@@ -463,6 +510,12 @@ def checkout() -> str:
         return "unknown"
 
 
+def count(values: Sequence[int]) -> str:
+    """Template loads per run: one number when every run agrees, else the range."""
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
 def fmt(seconds: float | None) -> str:
     """Seconds with 2 decimals, or a dash."""
     return "-" if seconds is None else f"{seconds:.2f}"
@@ -495,6 +548,11 @@ def table(workloads: Sequence[Workload], results: dict[tuple[str, str], Measurem
                 f"{spread(ppg.wall)}, first test at {fmt(ppg.median_to_first_test())}",
                 f"{spread(boss.wall)}, first test at {fmt(boss.median_to_first_test())}",
             ]
+        if w.count_loads:
+            cells = [
+                f"{cell}, loads {count(m.loads)}" if m.loads else cell
+                for cell, m in zip(cells, (ppg, boss), strict=True)
+            ]
         rows.append(f"| {w.group} | {w.title} | {w.tests} | {cells[0]} | {cells[1]} | {ratio} |")
     return head + "\n".join(rows) + "\n"
 
@@ -508,7 +566,7 @@ def select(only: Sequence[str] | None) -> list[Workload]:
         matches = [w for w in WORKLOADS if token in (w.name, w.group)]
         if not matches:
             names = ", ".join(w.name for w in WORKLOADS)
-            raise BenchError(f"unknown workload {token!r}: choose a number 0-4 or one of {names}")
+            raise BenchError(f"unknown workload {token!r}: choose a number 0-5 or one of {names}")
         chosen += [w for w in matches if w not in chosen]
     # Cold before warm, whatever the order asked.
     return sorted(chosen, key=WORKLOADS.index)
@@ -522,7 +580,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only",
         action="append",
         metavar="WORKLOAD",
-        help="run only this workload (name or issue number 0-4); repeatable",
+        help="run only this workload (name or number 0-5); repeatable",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every timing to FILE")
     parser.add_argument(
@@ -589,6 +647,18 @@ NOTES = """
   `@pytest.mark.pg_conf(max_connections=N, work_mem=...)` per test, default pool size.
 - Workload 4: the same suites with pytest-xdist `-n 2` (default load scheduling): in both
   tools each worker starts its own servers.
+- Workload 5 (issue 13): 20 tests under `-n 2`, each with a fresh database made from a
+  template loaded from `shared/loaded_schema.sql` (3 tables, 6,100 rows, then
+  `pg_sleep(1.5)`), checking the rows are there; 10 tests run on the default server, 10 on
+  one with `max_connections=40` (postmaster-level). pytest-postgresql: two `postgresql_proc`
+  factories (the second with `postgres_options="-c max_connections=40"`), each with
+  `load=[note_load, <the SQL file>]`, and a `postgresql` client fixture each. pytest-boss:
+  `pg_template_loader` overridden in conftest.py with a `SqlFiles` subclass that notes
+  each load, and `@pytest.mark.pg_conf(max_connections=40)` on half the tests. Each load
+  appends a line to the file named by `BENCH_LOAD_LOG`: "loads N" is how many lines a run
+  wrote. Cold: pytest-boss's cache emptied before each run. Warm: one untimed run first.
+  Empty: the same suite with `BENCH_TEMPLATE=empty` (no loader; the tests check the
+  database is empty), warm.
 - Suites: `bench/suites/postgresql/*` and `bench/suites/boss/*`.
 - A load average above the number of cores means other work shared the machine during
   the run; the range of each cell shows how much that moved the numbers.
@@ -670,22 +740,7 @@ def measure(
         except BenchError as exc:
             print(f"warm-up: {exc}", file=sys.stderr)
     for workload in workloads:
-        for rep in range(args.repeat):
-            # Alternate the order, so neither tool always runs right after the other.
-            order = tools if rep % 2 == 0 else list(reversed(tools))
-            for tool in order:
-                m = results[(tool, workload.name)]
-                try:
-                    wall, first = run_once(tool, workload, runner)
-                except BenchError as exc:
-                    m.errors.append(str(exc))
-                    print(f"{tool:18} {workload.name:13} FAILED\n{exc}", file=sys.stderr)
-                    continue
-                m.wall.append(wall)
-                if first is not None:
-                    m.to_first_test.append(first)
-                extra = f" (first test at {first:.3f})" if first is not None else ""
-                print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
+        time_workload(workload, tools, runner, args.repeat, results)
     elapsed = time.perf_counter() - t0
     info["machine"]["loadavg_end"] = machine()["loadavg"]
     body = table(workloads, results)
@@ -708,6 +763,42 @@ def measure(
         )
     failed = any(m.errors for m in results.values())
     return 1 if failed else 0
+
+
+def time_workload(
+    workload: Workload,
+    tools: Sequence[str],
+    runner: Runner,
+    repeat: int,
+    results: dict[tuple[str, str], Measurement],
+) -> None:
+    """The timed runs of one workload, the tools alternating; into `results`."""
+    if workload.count_loads and not workload.cold:
+        # Warm means the template is in the cache, whichever workload ran before.
+        for tool in tools:
+            try:
+                run_once(tool, workload, runner)
+            except BenchError as exc:
+                print(f"warm-up of {workload.name}: {exc}", file=sys.stderr)
+    for rep in range(repeat):
+        # Alternate the order, so neither tool always runs right after the other.
+        order = tools if rep % 2 == 0 else list(reversed(tools))
+        for tool in order:
+            m = results[(tool, workload.name)]
+            try:
+                wall, first, loads = run_once(tool, workload, runner)
+            except BenchError as exc:
+                m.errors.append(str(exc))
+                print(f"{tool:18} {workload.name:13} FAILED\n{exc}", file=sys.stderr)
+                continue
+            m.wall.append(wall)
+            if first is not None:
+                m.to_first_test.append(first)
+            if loads is not None:
+                m.loads.append(loads)
+            extra = f" (first test at {first:.3f})" if first is not None else ""
+            extra += f" ({loads} template loads)" if loads is not None else ""
+            print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
 
 
 if __name__ == "__main__":
