@@ -619,7 +619,8 @@ NOTES = """
 
 - Every number is the wall time of one whole `python -m pytest` subprocess (interpreter
   start to exit, server shutdown and clean-up included), the median of the repetitions; the
-  two tools alternate. "first test at" is the time from spawning pytest to the first
+  runs go in rounds (one run of every workload by each tool per round) and the two tools
+  alternate. "first test at" is the time from spawning pytest to the first
   line of the test body (fixtures set up, server running).
 - Both tools use the same PostgreSQL binaries. As root, both run from the same virtualenv
   as the same unprivileged user, who owns it (as a user's own virtualenv: pytest's cache of
@@ -658,7 +659,8 @@ NOTES = """
   appends a line to the file named by `BENCH_LOAD_LOG`: "loads N" is how many lines a run
   wrote. Cold: pytest-boss's cache emptied before each run. Warm: one untimed run first.
   Empty: the same suite with `BENCH_TEMPLATE=empty` (no loader; the tests check the
-  database is empty), warm.
+  database is empty), warm. "warm minus empty" is the median over rounds of the difference
+  between a round's warm and empty runs (closer together in time than the medians are).
 - Suites: `bench/suites/postgresql/*` and `bench/suites/boss/*`.
 - A load average above the number of cores means other work shared the machine during
   the run; the range of each cell shows how much that moved the numbers.
@@ -733,17 +735,17 @@ def measure(
         find_boss_options(runner)
     print(f"suites in {runner.work}, run as {runner.user or 'me'}", file=sys.stderr)
     results = {(t, w.name): Measurement(t, w.name) for t in TOOLS for w in workloads}
-    # One untimed run each, so that imports and binaries are in the page cache for everyone.
-    for tool in tools:
-        try:
-            run_once(tool, WORKLOAD_BY_NAME["first-warm"], runner)
-        except BenchError as exc:
-            print(f"warm-up: {exc}", file=sys.stderr)
-    for workload in workloads:
-        time_workload(workload, tools, runner, args.repeat, results)
+    warm_up(workloads, tools, runner)
+    for rep in range(args.repeat):
+        time_round(rep, workloads, tools, runner, results)
     elapsed = time.perf_counter() - t0
     info["machine"]["loadavg_end"] = machine()["loadavg"]
     body = table(workloads, results)
+    gap = gaps(workloads, results)
+    if gap:
+        body += "\nWorkload 5, warm minus empty (median of the rounds' differences): " + (
+            ", ".join(f"{tool} {seconds:+.2f} s" for tool, seconds in gap.items()) + "\n"
+        )
     print(body)
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     if args.json:
@@ -765,24 +767,33 @@ def measure(
     return 1 if failed else 0
 
 
-def time_workload(
-    workload: Workload,
-    tools: Sequence[str],
-    runner: Runner,
-    repeat: int,
-    results: dict[tuple[str, str], Measurement],
-) -> None:
-    """The timed runs of one workload, the tools alternating; into `results`."""
-    if workload.count_loads and not workload.cold:
-        # Warm means the template is in the cache, whichever workload ran before.
+def warm_up(workloads: Sequence[Workload], tools: Sequence[str], runner: Runner) -> None:
+    """Untimed runs: one of workload 1 per tool (imports and binaries in the page cache for
+    everyone), and one of each warm workload that counts loads (its template in the cache,
+    whichever workload ran before)."""
+    firsts = [WORKLOAD_BY_NAME["first-warm"]]
+    firsts += [w for w in workloads if w.count_loads and not w.cold]
+    for workload in firsts:
         for tool in tools:
             try:
                 run_once(tool, workload, runner)
             except BenchError as exc:
                 print(f"warm-up of {workload.name}: {exc}", file=sys.stderr)
-    for rep in range(repeat):
-        # Alternate the order, so neither tool always runs right after the other.
-        order = tools if rep % 2 == 0 else list(reversed(tools))
+
+
+def time_round(
+    rep: int,
+    workloads: Sequence[Workload],
+    tools: Sequence[str],
+    runner: Runner,
+    results: dict[tuple[str, str], Measurement],
+) -> None:
+    """One timed run of each workload by each tool, into `results`. Rounds, rather than all
+    the runs of one workload in a row: a change of the machine's load then moves every
+    workload alike, and workloads compared with each other (5: warm and empty) stay fair."""
+    # Alternate the order, so neither tool always runs right after the other.
+    order = tools if rep % 2 == 0 else list(reversed(tools))
+    for workload in workloads:
         for tool in order:
             m = results[(tool, workload.name)]
             try:
@@ -799,6 +810,23 @@ def time_workload(
             extra = f" (first test at {first:.3f})" if first is not None else ""
             extra += f" ({loads} template loads)" if loads is not None else ""
             print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
+
+
+def gaps(
+    workloads: Sequence[Workload], results: dict[tuple[str, str], Measurement]
+) -> dict[str, float]:
+    """Per tool, the median over rounds of (loaded-warm - loaded-empty): the cost of the
+    loaded template on a warm run, each round's two runs taken close together."""
+    names = {w.name for w in workloads}
+    found: dict[str, float] = {}
+    if not {"loaded-warm", "loaded-empty"} <= names:
+        return found
+    for tool in TOOLS:
+        warm = results[(tool, "loaded-warm")].wall
+        empty = results[(tool, "loaded-empty")].wall
+        if warm and len(warm) == len(empty):
+            found[tool] = statistics.median(a - b for a, b in zip(warm, empty, strict=True))
+    return found
 
 
 if __name__ == "__main__":
