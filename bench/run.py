@@ -97,6 +97,11 @@ class Workload:
     #: and a warm workload gets one untimed run first (its cache filled whatever ran before).
     count_loads: bool = False
     env: tuple[tuple[str, str], ...] = ()  # more environment for the inner run
+    boss_args: tuple[str, ...] = ()  # more pytest-boss options
+    boss_only: bool = False  # a pytest-boss variant: pytest-postgresql has no such run
+
+    def runs(self, tool: str) -> bool:
+        return tool == BOSS or not self.boss_only
 
 
 WORKLOADS = (
@@ -152,6 +157,18 @@ WORKLOADS = (
         workers=2,
         count_loads=True,
         env=(("BENCH_TEMPLATE", "empty"),),
+    ),
+    Workload(
+        "loaded-option",
+        "5",
+        "the same as warm, the template given by --pg-template, not by a fixture",
+        "loaded",
+        20,
+        workers=2,
+        count_loads=True,
+        env=(("BENCH_LOADER", "option"),),
+        boss_args=("--pg-template=loadcount:note_load", "--pg-template=shared/loaded_schema.sql"),
+        boss_only=True,
     ),
 )
 WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
@@ -365,6 +382,8 @@ def pytest_argv(tool: str, workload: Workload, runner: Runner) -> list[str]:
     if workload.workers:
         argv += ["-n", str(workload.workers)]
     argv += tool_args(tool, runner)
+    if tool == BOSS:
+        argv += workload.boss_args
     argv.append(f"{SUITE_DIR[tool]}/{workload.suite}")
     return argv
 
@@ -619,9 +638,10 @@ NOTES = """
 
 - Every number is the wall time of one whole `python -m pytest` subprocess (interpreter
   start to exit, server shutdown and clean-up included), the median of the repetitions; the
-  runs go in rounds (one run of every workload by each tool per round) and the two tools
-  alternate. "first test at" is the time from spawning pytest to the first
-  line of the test body (fixtures set up, server running).
+  runs go in rounds (one run of every workload by each tool per round; the rounds of the
+  cold workloads first, as they empty the cache) and the two tools alternate. "first test
+  at" is the time from spawning pytest to the first line of the test body (fixtures set
+  up, server running).
 - Both tools use the same PostgreSQL binaries. As root, both run from the same virtualenv
   as the same unprivileged user, who owns it (as a user's own virtualenv: pytest's cache of
   rewritten plugin modules can be written, and one untimed run of each tool fills it). Each
@@ -661,6 +681,9 @@ NOTES = """
   Empty: the same suite with `BENCH_TEMPLATE=empty` (no loader; the tests check the
   database is empty), warm. "warm minus empty" is the median over rounds of the difference
   between a round's warm and empty runs (closer together in time than the medians are).
+  "--pg-template" (pytest-boss only): the warm run with the template given by
+  `--pg-template=loadcount:note_load --pg-template=shared/loaded_schema.sql` instead of
+  the fixture (the `pg_template` ini key's way).
 - Suites: `bench/suites/postgresql/*` and `bench/suites/boss/*`.
 - A load average above the number of cores means other work shared the machine during
   the run; the range of each cell shows how much that moved the numbers.
@@ -735,9 +758,15 @@ def measure(
         find_boss_options(runner)
     print(f"suites in {runner.work}, run as {runner.user or 'me'}", file=sys.stderr)
     results = {(t, w.name): Measurement(t, w.name) for t in TOOLS for w in workloads}
-    warm_up(workloads, tools, runner)
+    # Cold workloads empty the template cache: their rounds first, then the warm ones'.
+    cold = [w for w in workloads if w.cold]
+    warm = [w for w in workloads if not w.cold]
+    warm_up([WORKLOAD_BY_NAME["first-warm"]], tools, runner)
     for rep in range(args.repeat):
-        time_round(rep, workloads, tools, runner, results)
+        time_round(rep, cold, tools, runner, results)
+    warm_up([w for w in warm if w.count_loads], tools, runner)
+    for rep in range(args.repeat):
+        time_round(rep, warm, tools, runner, results)
     elapsed = time.perf_counter() - t0
     info["machine"]["loadavg_end"] = machine()["loadavg"]
     body = table(workloads, results)
@@ -768,13 +797,11 @@ def measure(
 
 
 def warm_up(workloads: Sequence[Workload], tools: Sequence[str], runner: Runner) -> None:
-    """Untimed runs: one of workload 1 per tool (imports and binaries in the page cache for
-    everyone), and one of each warm workload that counts loads (its template in the cache,
-    whichever workload ran before)."""
-    firsts = [WORKLOAD_BY_NAME["first-warm"]]
-    firsts += [w for w in workloads if w.count_loads and not w.cold]
-    for workload in firsts:
-        for tool in tools:
+    """One untimed run of each workload by each tool: workload 1 first of all (imports and
+    binaries in the page cache for everyone); then each warm workload that counts loads,
+    after the cold rounds (its template in the cache, whichever workload ran before)."""
+    for workload in workloads:
+        for tool in [t for t in tools if workload.runs(t)]:
             try:
                 run_once(tool, workload, runner)
             except BenchError as exc:
@@ -794,7 +821,7 @@ def time_round(
     # Alternate the order, so neither tool always runs right after the other.
     order = tools if rep % 2 == 0 else list(reversed(tools))
     for workload in workloads:
-        for tool in order:
+        for tool in [t for t in order if workload.runs(t)]:
             m = results[(tool, workload.name)]
             try:
                 wall, first, loads = run_once(tool, workload, runner)
@@ -815,17 +842,19 @@ def time_round(
 def gaps(
     workloads: Sequence[Workload], results: dict[tuple[str, str], Measurement]
 ) -> dict[str, float]:
-    """Per tool, the median over rounds of (loaded-warm - loaded-empty): the cost of the
-    loaded template on a warm run, each round's two runs taken close together."""
+    """Per tool (and variant), the median over rounds of (a warm run - the empty run): the
+    cost of the loaded template on a warm run, each round's runs taken close together."""
     names = {w.name for w in workloads}
     found: dict[str, float] = {}
-    if not {"loaded-warm", "loaded-empty"} <= names:
+    if "loaded-empty" not in names:
         return found
     for tool in TOOLS:
-        warm = results[(tool, "loaded-warm")].wall
         empty = results[(tool, "loaded-empty")].wall
-        if warm and len(warm) == len(empty):
-            found[tool] = statistics.median(a - b for a, b in zip(warm, empty, strict=True))
+        for name in ("loaded-warm", "loaded-option"):
+            warm = results[(tool, name)].wall if name in names else []
+            if warm and len(warm) == len(empty):
+                label = tool if name == "loaded-warm" else f"{tool} ({name})"
+                found[label] = statistics.median(a - b for a, b in zip(warm, empty, strict=True))
     return found
 
 

@@ -1,14 +1,17 @@
 """Workload 5 (pytest-boss): the template filled from shared/loaded_schema.sql.
 
 `pg_template_loader` is overridden as the README shows, with `SqlFiles` (cached by the
-content of the SQL file). This subclass also appends a line to $BENCH_LOAD_LOG each time it
-runs, so that the harness counts the loads. With BENCH_TEMPLATE=empty there is no loader:
-the same suite with an empty template.
+content of the SQL file); this subclass also notes each load (loadcount.py), so that the
+harness counts them. With BENCH_TEMPLATE=empty there is no loader: the same suite with an
+empty template. With BENCH_LOADER=option the fixture is not overridden: the template comes
+from the `--pg-template` options the harness gives (`loadcount:note_load` and the SQL file).
+This folder is on sys.path (pytest puts a conftest's folder there), so `loadcount` imports.
 """
 
 import os
 
 import pytest
+from loadcount import note_load
 
 from pytest_boss.loaders import SqlFiles
 
@@ -19,15 +22,14 @@ class CountedSqlFiles(SqlFiles):
     """SqlFiles that notes each load in the file named by BENCH_LOAD_LOG."""
 
     def __call__(self, database) -> None:
-        log = os.environ.get("BENCH_LOAD_LOG")
-        if log:
-            with open(log, "a") as fo:
-                fo.write(f"load {os.getpid()}\n")
+        note_load(database)
         super().__call__(database)
 
 
-@pytest.fixture(scope="session")
-def pg_template_loader(pytestconfig: pytest.Config) -> CountedSqlFiles | None:
-    if not LOADED:
-        return None
-    return CountedSqlFiles(["shared/loaded_schema.sql"], str(pytestconfig.rootpath))
+if os.environ.get("BENCH_LOADER") != "option":
+
+    @pytest.fixture(scope="session")
+    def pg_template_loader(pytestconfig: pytest.Config) -> CountedSqlFiles | None:
+        if not LOADED:
+            return None
+        return CountedSqlFiles(["shared/loaded_schema.sql"], str(pytestconfig.rootpath))
