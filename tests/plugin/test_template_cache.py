@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     _schema(pytester.path, "one")
     monkeypatch.setenv("LOAD_LOG", str(pytester.path / "loads.log"))
     monkeypatch.setenv("PROJECT", str(pytester.path))
-    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    # Prepended: a PYTHONPATH given to this run (a worktree's checkout) stays in force.
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path), prepend=os.pathsep)
     return pytester.path
 
 
