@@ -13,6 +13,7 @@ interpreter, which must have both tools installed (`tox -e bench` does that).
     python bench/run.py                      # everything, 3 repetitions
     python bench/run.py --only 1 --repeat 5  # workload 1 (cold and warm) only
     python bench/run.py --json out.json --markdown bench/RESULTS.md
+    python bench/run.py --only 5 --repeat 3  # the loaded template (issue 13), loads counted
 """
 
 from __future__ import annotations
@@ -85,13 +86,22 @@ class Workload:
     """One line of the table: an inner suite, how many tests it has, how it is run."""
 
     name: str
-    group: str  # the workload's number in issue 5
+    group: str  # the workload's number in issue 5 (5: issue 13's loaded template)
     title: str
     suite: str
     tests: int
     workers: int = 0  # pytest-xdist -n; 0: no xdist
     cold: bool = False  # pytest-boss template cache emptied before each run
     stamp: bool = False  # the test writes the moment its body starts
+    #: The suite's template loader notes each load in $BENCH_LOAD_LOG: loads are counted,
+    #: and a warm workload gets one untimed run first (its cache filled whatever ran before).
+    count_loads: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # more environment for the inner run
+    boss_args: tuple[str, ...] = ()  # more pytest-boss options
+    boss_only: bool = False  # a pytest-boss variant: pytest-postgresql has no such run
+
+    def runs(self, tool: str) -> bool:
+        return tool == BOSS or not self.boss_only
 
 
 WORKLOADS = (
@@ -119,6 +129,47 @@ WORKLOADS = (
     ),
     Workload("databases-n2", "4", "workload 2 with -n 2", "databases", 100, workers=2),
     Workload("settings-n2", "4", "workload 3 with -n 2", "settings", 50, workers=2),
+    Workload(
+        "loaded-cold",
+        "5",
+        "20 tests, -n 2, 2 postmaster configs, 1.5 s template load, cold cache",
+        "loaded",
+        20,
+        workers=2,
+        cold=True,
+        count_loads=True,
+    ),
+    Workload(
+        "loaded-warm",
+        "5",
+        "the same, warm cache",
+        "loaded",
+        20,
+        workers=2,
+        count_loads=True,
+    ),
+    Workload(
+        "loaded-empty",
+        "5",
+        "the same with an empty template, warm cache",
+        "loaded",
+        20,
+        workers=2,
+        count_loads=True,
+        env=(("BENCH_TEMPLATE", "empty"),),
+    ),
+    Workload(
+        "loaded-option",
+        "5",
+        "the same as warm, the template given by --pg-template, not by a fixture",
+        "loaded",
+        20,
+        workers=2,
+        count_loads=True,
+        env=(("BENCH_LOADER", "option"),),
+        boss_args=("--pg-template=loadcount:note_load", "--pg-template=shared/loaded_schema.sql"),
+        boss_only=True,
+    ),
 )
 WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
 
@@ -131,6 +182,7 @@ class Measurement:
     workload: str
     wall: list[float] = field(default_factory=list)
     to_first_test: list[float] = field(default_factory=list)
+    loads: list[int] = field(default_factory=list)  # template loads per run, when counted
     errors: list[str] = field(default_factory=list)
 
     def median(self) -> float | None:
@@ -330,6 +382,8 @@ def pytest_argv(tool: str, workload: Workload, runner: Runner) -> list[str]:
     if workload.workers:
         argv += ["-n", str(workload.workers)]
     argv += tool_args(tool, runner)
+    if tool == BOSS:
+        argv += workload.boss_args
     argv.append(f"{SUITE_DIR[tool]}/{workload.suite}")
     return argv
 
@@ -337,11 +391,19 @@ def pytest_argv(tool: str, workload: Workload, runner: Runner) -> list[str]:
 PASSED = re.compile(r"\b(\d+) passed\b")
 
 
-def run_once(tool: str, workload: Workload, runner: Runner) -> tuple[float, float | None]:
-    """One timed inner run: (wall seconds, seconds from spawn to the first test body)."""
+def run_once(
+    tool: str, workload: Workload, runner: Runner
+) -> tuple[float, float | None, int | None]:
+    """One timed inner run: (wall seconds, seconds from spawn to the first test body, the
+    number of template loads)."""
     if workload.cold and tool == BOSS:
         empty_cache(runner)
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = dict(workload.env)
+    load_log: Path | None = None
+    if workload.count_loads:
+        load_log = runner.work / f".loads-{os.getpid()}"
+        load_log.unlink(missing_ok=True)
+        extra["BENCH_LOAD_LOG"] = str(load_log)
     stamp_path: Path | None = None
     if workload.stamp:
         stamp_path = runner.work / f".stamp-{os.getpid()}"
@@ -360,7 +422,11 @@ def run_once(tool: str, workload: Workload, runner: Runner) -> tuple[float, floa
     if stamp_path is not None and stamp_path.exists():
         to_first = float(stamp_path.read_text()) - spawned
         stamp_path.unlink()
-    return elapsed, to_first
+    loads: int | None = None
+    if load_log is not None:
+        loads = len(load_log.read_text().splitlines()) if load_log.exists() else 0
+        load_log.unlink(missing_ok=True)
+    return elapsed, to_first, loads
 
 
 def empty_cache(runner: Runner) -> None:
@@ -463,6 +529,12 @@ def checkout() -> str:
         return "unknown"
 
 
+def count(values: Sequence[int]) -> str:
+    """Template loads per run: one number when every run agrees, else the range."""
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
 def fmt(seconds: float | None) -> str:
     """Seconds with 2 decimals, or a dash."""
     return "-" if seconds is None else f"{seconds:.2f}"
@@ -495,6 +567,11 @@ def table(workloads: Sequence[Workload], results: dict[tuple[str, str], Measurem
                 f"{spread(ppg.wall)}, first test at {fmt(ppg.median_to_first_test())}",
                 f"{spread(boss.wall)}, first test at {fmt(boss.median_to_first_test())}",
             ]
+        if w.count_loads:
+            cells = [
+                f"{cell}, loads {count(m.loads)}" if m.loads else cell
+                for cell, m in zip(cells, (ppg, boss), strict=True)
+            ]
         rows.append(f"| {w.group} | {w.title} | {w.tests} | {cells[0]} | {cells[1]} | {ratio} |")
     return head + "\n".join(rows) + "\n"
 
@@ -508,7 +585,7 @@ def select(only: Sequence[str] | None) -> list[Workload]:
         matches = [w for w in WORKLOADS if token in (w.name, w.group)]
         if not matches:
             names = ", ".join(w.name for w in WORKLOADS)
-            raise BenchError(f"unknown workload {token!r}: choose a number 0-4 or one of {names}")
+            raise BenchError(f"unknown workload {token!r}: choose a number 0-5 or one of {names}")
         chosen += [w for w in matches if w not in chosen]
     # Cold before warm, whatever the order asked.
     return sorted(chosen, key=WORKLOADS.index)
@@ -522,7 +599,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only",
         action="append",
         metavar="WORKLOAD",
-        help="run only this workload (name or issue number 0-4); repeatable",
+        help="run only this workload (name or number 0-5); repeatable",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every timing to FILE")
     parser.add_argument(
@@ -561,8 +638,10 @@ NOTES = """
 
 - Every number is the wall time of one whole `python -m pytest` subprocess (interpreter
   start to exit, server shutdown and clean-up included), the median of the repetitions; the
-  two tools alternate. "first test at" is the time from spawning pytest to the first
-  line of the test body (fixtures set up, server running).
+  runs go in rounds (one run of every workload by each tool per round; the rounds of the
+  cold workloads first, as they empty the cache) and the two tools alternate. "first test
+  at" is the time from spawning pytest to the first line of the test body (fixtures set
+  up, server running).
 - Both tools use the same PostgreSQL binaries. As root, both run from the same virtualenv
   as the same unprivileged user, who owns it (as a user's own virtualenv: pytest's cache of
   rewritten plugin modules can be written, and one untimed run of each tool fills it). Each
@@ -589,6 +668,22 @@ NOTES = """
   `@pytest.mark.pg_conf(max_connections=N, work_mem=...)` per test, default pool size.
 - Workload 4: the same suites with pytest-xdist `-n 2` (default load scheduling): in both
   tools each worker starts its own servers.
+- Workload 5 (issue 13): 20 tests under `-n 2`, each with a fresh database made from a
+  template loaded from `shared/loaded_schema.sql` (3 tables, 6,100 rows, then
+  `pg_sleep(1.5)`), checking the rows are there; 10 tests run on the default server, 10 on
+  one with `max_connections=40` (postmaster-level). pytest-postgresql: two `postgresql_proc`
+  factories (the second with `postgres_options="-c max_connections=40"`), each with
+  `load=[note_load, <the SQL file>]`, and a `postgresql` client fixture each. pytest-boss:
+  `pg_template_loader` overridden in conftest.py with a `SqlFiles` subclass that notes
+  each load, and `@pytest.mark.pg_conf(max_connections=40)` on half the tests. Each load
+  appends a line to the file named by `BENCH_LOAD_LOG`: "loads N" is how many lines a run
+  wrote. Cold: pytest-boss's cache emptied before each run. Warm: one untimed run first.
+  Empty: the same suite with `BENCH_TEMPLATE=empty` (no loader; the tests check the
+  database is empty), warm. "warm minus empty" is the median over rounds of the difference
+  between a round's warm and empty runs (closer together in time than the medians are).
+  "--pg-template" (pytest-boss only): the warm run with the template given by
+  `--pg-template=loadcount:note_load --pg-template=shared/loaded_schema.sql` instead of
+  the fixture (the `pg_template` ini key's way).
 - Suites: `bench/suites/postgresql/*` and `bench/suites/boss/*`.
 - A load average above the number of cores means other work shared the machine during
   the run; the range of each cell shows how much that moved the numbers.
@@ -663,32 +758,23 @@ def measure(
         find_boss_options(runner)
     print(f"suites in {runner.work}, run as {runner.user or 'me'}", file=sys.stderr)
     results = {(t, w.name): Measurement(t, w.name) for t in TOOLS for w in workloads}
-    # One untimed run each, so that imports and binaries are in the page cache for everyone.
-    for tool in tools:
-        try:
-            run_once(tool, WORKLOAD_BY_NAME["first-warm"], runner)
-        except BenchError as exc:
-            print(f"warm-up: {exc}", file=sys.stderr)
-    for workload in workloads:
-        for rep in range(args.repeat):
-            # Alternate the order, so neither tool always runs right after the other.
-            order = tools if rep % 2 == 0 else list(reversed(tools))
-            for tool in order:
-                m = results[(tool, workload.name)]
-                try:
-                    wall, first = run_once(tool, workload, runner)
-                except BenchError as exc:
-                    m.errors.append(str(exc))
-                    print(f"{tool:18} {workload.name:13} FAILED\n{exc}", file=sys.stderr)
-                    continue
-                m.wall.append(wall)
-                if first is not None:
-                    m.to_first_test.append(first)
-                extra = f" (first test at {first:.3f})" if first is not None else ""
-                print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
+    # Cold workloads empty the template cache: their rounds first, then the warm ones'.
+    cold = [w for w in workloads if w.cold]
+    warm = [w for w in workloads if not w.cold]
+    warm_up([WORKLOAD_BY_NAME["first-warm"]], tools, runner)
+    for rep in range(args.repeat):
+        time_round(rep, cold, tools, runner, results)
+    warm_up([w for w in warm if w.count_loads], tools, runner)
+    for rep in range(args.repeat):
+        time_round(rep, warm, tools, runner, results)
     elapsed = time.perf_counter() - t0
     info["machine"]["loadavg_end"] = machine()["loadavg"]
     body = table(workloads, results)
+    gap = gaps(workloads, results)
+    if gap:
+        body += "\nWorkload 5, warm minus empty (median of the rounds' differences): " + (
+            ", ".join(f"{tool} {seconds:+.2f} s" for tool, seconds in gap.items()) + "\n"
+        )
     print(body)
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     if args.json:
@@ -708,6 +794,68 @@ def measure(
         )
     failed = any(m.errors for m in results.values())
     return 1 if failed else 0
+
+
+def warm_up(workloads: Sequence[Workload], tools: Sequence[str], runner: Runner) -> None:
+    """One untimed run of each workload by each tool: workload 1 first of all (imports and
+    binaries in the page cache for everyone); then each warm workload that counts loads,
+    after the cold rounds (its template in the cache, whichever workload ran before)."""
+    for workload in workloads:
+        for tool in [t for t in tools if workload.runs(t)]:
+            try:
+                run_once(tool, workload, runner)
+            except BenchError as exc:
+                print(f"warm-up of {workload.name}: {exc}", file=sys.stderr)
+
+
+def time_round(
+    rep: int,
+    workloads: Sequence[Workload],
+    tools: Sequence[str],
+    runner: Runner,
+    results: dict[tuple[str, str], Measurement],
+) -> None:
+    """One timed run of each workload by each tool, into `results`. Rounds, rather than all
+    the runs of one workload in a row: a change of the machine's load then moves every
+    workload alike, and workloads compared with each other (5: warm and empty) stay fair."""
+    # Alternate the order, so neither tool always runs right after the other.
+    order = tools if rep % 2 == 0 else list(reversed(tools))
+    for workload in workloads:
+        for tool in [t for t in order if workload.runs(t)]:
+            m = results[(tool, workload.name)]
+            try:
+                wall, first, loads = run_once(tool, workload, runner)
+            except BenchError as exc:
+                m.errors.append(str(exc))
+                print(f"{tool:18} {workload.name:13} FAILED\n{exc}", file=sys.stderr)
+                continue
+            m.wall.append(wall)
+            if first is not None:
+                m.to_first_test.append(first)
+            if loads is not None:
+                m.loads.append(loads)
+            extra = f" (first test at {first:.3f})" if first is not None else ""
+            extra += f" ({loads} template loads)" if loads is not None else ""
+            print(f"{tool:18} {workload.name:13} {wall:7.3f} s{extra}", file=sys.stderr)
+
+
+def gaps(
+    workloads: Sequence[Workload], results: dict[tuple[str, str], Measurement]
+) -> dict[str, float]:
+    """Per tool (and variant), the median over rounds of (a warm run - the empty run): the
+    cost of the loaded template on a warm run, each round's runs taken close together."""
+    names = {w.name for w in workloads}
+    found: dict[str, float] = {}
+    if "loaded-empty" not in names:
+        return found
+    for tool in TOOLS:
+        empty = results[(tool, "loaded-empty")].wall
+        for name in ("loaded-warm", "loaded-option"):
+            warm = results[(tool, name)].wall if name in names else []
+            if warm and len(warm) == len(empty):
+                label = tool if name == "loaded-warm" else f"{tool} ({name})"
+                found[label] = statistics.median(a - b for a, b in zip(warm, empty, strict=True))
+    return found
 
 
 if __name__ == "__main__":

@@ -118,7 +118,9 @@ def load_into(
             user=str(init.get("superuser", "postgres")),
             server_user=user,
         )
-        seconds = _run_loader(cluster, spec, os.path.join(workspace.cache_root, "ports"))
+        seconds = _run_loader(
+            cluster, spec, os.path.join(workspace.cache_root, "ports"), installation.major
+        )
         _reset(data, pristine, user.chown)
         with open(os.path.join(data, LOAD_FILE), "w", encoding="utf-8") as fo:
             json.dump({"label": spec.label, "seconds": seconds, "key": spec.key}, fo)
@@ -130,8 +132,12 @@ def load_into(
         shutil.rmtree(holder, ignore_errors=True)
 
 
-def _run_loader(cluster: Cluster, spec: TemplateSpec, ports_dir: str) -> float:
-    """Start the load's server, fill the template database, stop it cleanly."""
+def _run_loader(cluster: Cluster, spec: TemplateSpec, ports_dir: str, major: int) -> float:
+    """Start the load's server, fill the template database, stop it cleanly.
+
+    The template database is made with FILE_COPY (15+): the default, WAL_LOG, writes every
+    block of template1 to the WAL, which the entry and every copy of it would then carry.
+    """
     claim = claim_port(ports_dir)
     socket_dir = None
     try:
@@ -142,7 +148,8 @@ def _run_loader(cluster: Cluster, spec: TemplateSpec, ports_dir: str) -> float:
         try:
             # A password for the loader's TCP logins (url()), gone before the entry is kept.
             admin.set_password(cluster, secrets.token_urlsafe(24))
-            admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}")
+            strategy = " STRATEGY FILE_COPY" if major >= 15 else ""
+            admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}{strategy}")
             spec.loader(Database(TEMPLATE_DB, cluster))
             admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
             ident = '"' + cluster.user.replace('"', '""') + '"'

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from conftest import InnerRun
+
+from pytest_boss.boss.installation import Installation
 
 LOADER = """
 import os
@@ -46,7 +49,8 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     _schema(pytester.path, "one")
     monkeypatch.setenv("LOAD_LOG", str(pytester.path / "loads.log"))
     monkeypatch.setenv("PROJECT", str(pytester.path))
-    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    # Prepended: a PYTHONPATH given to this run (a worktree's checkout) stays in force.
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path), prepend=os.pathsep)
     return pytester.path
 
 
@@ -117,6 +121,25 @@ def test_a_failing_load_is_the_tests_error_and_nothing_is_cached(
     _schema(project, "fixed")
     run_inner(cache).assert_outcomes(passed=7)
     assert _loads(project) == 1
+
+
+def _wal_bytes(entry: Path) -> int:
+    """What an entry's WAL takes on disk (holes not counted): what each copy of it copies."""
+    return sum(path.stat().st_blocks * 512 for path in (entry / "pg_wal").iterdir())
+
+
+def test_a_loaded_entry_carries_no_copy_of_template1_in_its_wal(
+    project: Path, run_inner: InnerRun, pg_installation: Installation
+) -> None:
+    if pg_installation.major < 15:
+        pytest.skip("CREATE DATABASE writes no WAL of its own before PostgreSQL 15")
+    run_inner(f"--pg-cache-dir={project / 'cache'}").assert_outcomes(passed=7)
+    entries = [path for path in (project / "cache").iterdir() if (path / "pg_wal").is_dir()]
+    loaded = [path for path in entries if (path / "pytest_boss_template.json").exists()]
+    assert len(entries) == 2 and len(loaded) == 1
+    (initdb,) = set(entries) - set(loaded)
+    # The load adds a table, a row and a role: its WAL, not template1's 7 MB again.
+    assert _wal_bytes(loaded[0]) - _wal_bytes(initdb) < 2 * 2**20
 
 
 ALEMBIC_INI = """
