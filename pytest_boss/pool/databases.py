@@ -69,12 +69,11 @@ class Databases:
         pooled.spare = self._background.submit(self._create, pooled)
         return Database(name, pooled.cluster)
 
-    @staticmethod
-    def _fill_template(pooled: Pooled, loader: TemplateLoader | None) -> None:
+    def _fill_template(self, pooled: Pooled, loader: TemplateLoader | None) -> None:
         cluster = pooled.cluster
         pooled.settle()
         admin.query(cluster, f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
-        admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}")
+        admin.query(cluster, f"CREATE DATABASE {TEMPLATE_DB}{self._strategy}")
         if loader is not None:
             loader(Database(TEMPLATE_DB, cluster))
         admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
