@@ -88,18 +88,24 @@ class Hint:
 
     bindir: str
     needs: Needs
+    #: The loaded template its cluster copied: (key, lineage, label), or None.
+    template: tuple[str, str, str] | None = None
 
 
 def write_hint(
-    path: str, bindir: str, postmaster: Mapping[str, str], init: Mapping[str, object]
+    path: str,
+    bindir: str,
+    postmaster: Mapping[str, str],
+    init: Mapping[str, object],
+    template: tuple[str, str, str] | None = None,
 ) -> None:
-    """Remember the first cluster's needs (nothing when they do not survive JSON whole)."""
+    """Remember the first cluster's needs and the cached template it copied (nothing when
+    they do not survive JSON whole)."""
     if not all(_plain(value) for value in (dict(postmaster), *init.values())):
         forget(path)
         return
-    data = json.dumps(
-        {"bindir": bindir, "postmaster": dict(postmaster), "init": dict(init)}, sort_keys=True
-    )
+    fields = {"bindir": bindir, "postmaster": dict(postmaster), "init": dict(init)}
+    data = json.dumps({**fields, "template": template}, sort_keys=True)
     with contextlib.suppress(OSError):  # a hint is worth a try, never an error
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fo:
@@ -132,9 +138,13 @@ def read_hint(path: str) -> Hint | None:
         return None
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in postmaster.items()):
         return None
+    template = data.get("template")
+    if not (isinstance(template, list) and len(template) == 3):
+        template = None
     with contextlib.suppress(OSError):
         os.utime(path)  # in use: kept by `_prune`
-    return Hint(bindir, Needs(conf=postmaster, init=init))
+    guess = (str(template[0]), str(template[1]), str(template[2])) if template else None
+    return Hint(bindir, Needs(conf=postmaster, init=init), guess)
 
 
 def _prune(folder: str) -> None:

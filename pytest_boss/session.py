@@ -119,7 +119,15 @@ class BossSession:
         installation = self._installation_at(hint.bindir)
         if installation is not None:
             self._ahead_started = True
-            self.pool(installation).start_ahead(hint.needs)
+            pool = self.pool(installation)
+            if hint.template is not None:
+                # A conftest's loader is known only once fixtures run; the last run's
+                # cached template is the better guess (the ahead cluster copies it only
+                # when cached, and the real loader replaces the guess either way).
+                from .pool.loading import guessed_template
+
+                pool.use_template(guessed_template(*hint.template))
+            pool.start_ahead(hint.needs)
 
     def start_for(self, items: Sequence[pytest.Item]) -> None:
         """Collection is done and nothing was started ahead: start the cluster the first
@@ -157,7 +165,11 @@ class BossSession:
             return None
 
     def note_first(
-        self, bindir: str, postmaster: Mapping[str, str], init: Mapping[str, object]
+        self,
+        bindir: str,
+        postmaster: Mapping[str, str],
+        init: Mapping[str, object],
+        template: tuple[str, str, str] | None = None,
     ) -> None:
         """The first test that asked for a pooled cluster needed this: remember it for the
         next run started the same way."""
@@ -165,7 +177,7 @@ class BossSession:
             return
         self._first_noted = True
         if self._hint is not None:
-            ahead.write_hint(self._hint, bindir, postmaster, init)
+            ahead.write_hint(self._hint, bindir, postmaster, init, template)
 
     def session_finished(self, interrupted: bool) -> None:
         """A run that went to its end without any test asking for a pooled cluster forgets its

@@ -25,6 +25,7 @@ from .. import admin
 from ..boss.cluster import LOG_FILENAME, META_FILENAME, Cluster
 from ..boss.privileges import PRIVATE_PREFIX
 from ..database import Database
+from ..errors import TemplateLoadError
 from ..loaders import content_key, expand, key_of
 from ..ports import claim_port
 from ..template import RUN_KEY_PREFIX
@@ -60,6 +61,16 @@ class TemplateSpec:
     @property
     def cached(self) -> bool:
         return not self.key.startswith(RUN_KEY_PREFIX)
+
+
+def guessed_template(key: str, lineage: str, label: str) -> TemplateSpec:
+    """The template the last run's first cluster held, as a guess for the cluster made
+    ahead of the first test: copied when cached, never loaded (its loader refuses)."""
+
+    def not_loaded_ahead(database: Database) -> None:
+        raise TemplateLoadError(label, "a guessed template is copied from the cache, never loaded")
+
+    return TemplateSpec(not_loaded_ahead, key, lineage, label)
 
 
 @dataclass(frozen=True)

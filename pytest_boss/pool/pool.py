@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 __all__ = ["ClusterPool", "FirstUse"]
 
 #: Told of the first pooled cluster a test asks for: (bin folder, postmaster settings,
-#: initdb options); see ahead.py.
-FirstUse = Callable[[str, Mapping[str, str], Mapping[str, object]], None]
+#: initdb options, the cached template it holds: key, lineage, label); see ahead.py.
+FirstUse = Callable[
+    [str, Mapping[str, str], Mapping[str, object], "tuple[str, str, str] | None"], None
+]
 
 
 class ClusterPool:
@@ -127,7 +129,9 @@ class ClusterPool:
         self.needs.admit(needs.conf, needs.hba, needs.init)
         key, reloadable = self.needs.key_of(needs)
         if self._on_first_use is not None:
-            self._on_first_use(self.installation.bindir, dict(key.postmaster), needs.init)
+            spec = self.template
+            held = (spec.key, spec.lineage, spec.label) if spec and spec.cached else None
+            self._on_first_use(self.installation.bindir, dict(key.postmaster), needs.init, held)
             self._on_first_use = None
         self.planner.advance(key)
         pooled = self._entries.get(key)

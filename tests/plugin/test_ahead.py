@@ -137,8 +137,11 @@ def _hint_files(cache: Path) -> list[dict[str, object]]:
 
 
 def _hints(cache: Path) -> list[dict[str, object]]:
-    """The needs each hint remembers (its bin folder left out)."""
-    return [{k: v for k, v in hint.items() if k != "bindir"} for hint in _hint_files(cache)]
+    """The needs each hint remembers (its bin folder and template left out)."""
+    return [
+        {k: v for k, v in hint.items() if k not in ("bindir", "template")}
+        for hint in _hint_files(cache)
+    ]
 
 
 @pytest.fixture
@@ -175,7 +178,7 @@ def test_the_next_run_finds_its_first_cluster_started_during_collection(
     ahead_run().assert_outcomes(passed=1)
     assert _ready(pytester) == []  # nothing known yet: the test started it
     assert _hint_files(cache) == [
-        {"bindir": default_installation.bindir, "init": {}, "postmaster": {}}
+        {"bindir": default_installation.bindir, "init": {}, "postmaster": {}, "template": None}
     ]
 
     ahead_run(wait=60).assert_outcomes(passed=1)
@@ -209,6 +212,36 @@ def test_a_wrong_guess_costs_nothing_but_is_corrected(
 
     ahead_run(wait=60).assert_outcomes(passed=1)
     assert _used(pytester)[0] == _ready(pytester)[0]
+
+
+LOADER_CONFTEST = """
+import pytest
+from pytest_boss.loaders import SqlFiles
+
+@pytest.fixture(scope="session")
+def pg_template_loader(pytestconfig):
+    return SqlFiles(["schema.sql"], str(pytestconfig.rootpath))
+"""
+
+
+def test_a_conftest_loader_s_template_is_copied_ahead(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    """The loader of a conftest.py is known only once fixtures run: the cluster made ahead
+    copies the cached template the last run's first cluster held, and is kept."""
+    pytester.makepyfile(test_inner=FIRST_TEST)
+    conftest = (pytester.path / "conftest.py").read_text()
+    (pytester.path / "conftest.py").write_text(conftest + LOADER_CONFTEST)
+    (pytester.path / "schema.sql").write_text("CREATE TABLE loaded (id int);\n")
+    cache = pytester.path / "cache"
+    ahead_run().assert_outcomes(passed=1)
+    [hint] = _hint_files(cache)
+    assert isinstance(hint["template"], list) and len(hint["template"]) == 3
+
+    ahead_run(wait=60).assert_outcomes(passed=1)
+    ready = _ready(pytester)
+    assert len(ready) == 1
+    assert _used(pytester)[0] == ready[0]  # not replaced once the conftest's loader is known
 
 
 def test_a_run_that_needs_no_cluster_forgets_the_hint(
