@@ -23,6 +23,7 @@ from .snapshot import CATALOGS, Change, Snapshot, catalogs_sql, facts_of, object
 __all__ = ["CannotRepair", "Guard", "Outcome"]
 
 Run = Callable[[str], list[tuple[str | None, ...]]]
+Facts = dict[tuple[str, str], str]
 
 #: Databases whose objects are compared besides `postgres` (when their statistics moved).
 WATCHED = ("postgres", "template1", TEMPLATE_DB)
@@ -54,6 +55,9 @@ class Guard:
     #: Databases the plugin owns (tests' databases, spares): never a test's leftovers.
     owned: Callable[[str], bool]
     baselines: list[Snapshot] = field(default_factory=list)
+    #: The objects of the watched databases in clusters copied from the same entry as this
+    #: one, read by the first of them (copies hold the same objects until a test runs).
+    copies: dict[str, dict[tuple[str, str], str]] = field(default_factory=dict)
     #: The statistics of the watched databases when their objects were last read.
     _activity: dict[str, str] = field(default_factory=dict)
 
@@ -64,8 +68,10 @@ class Guard:
     # -- baselines ---------------------------------------------------------------------------
 
     def ensure_baseline(self) -> None:
+        """The cluster as the pool made it, before its first test."""
         if not self.baselines:
-            self.push()
+            with admin.session(self.cluster) as run:
+                self.baselines.append(self.capture(run, full=True, copies=self.copies))
 
     def push(self) -> None:
         """What the cluster holds now is the baseline until the matching `pop`."""
@@ -87,7 +93,9 @@ class Guard:
 
     # -- the check ---------------------------------------------------------------------------
 
-    def capture(self, run: Run, full: bool = False) -> Snapshot:
+    def capture(
+        self, run: Run, full: bool = False, copies: dict[str, Facts] | None = None
+    ) -> Snapshot:
         """The cluster now: one query in `postgres` (run by `run`); the shared catalogs and
         a watched database's objects are read too when `full`, or when their statistics say
         rows were written there since they were last read."""
@@ -97,7 +105,12 @@ class Guard:
             if kind != "activity":
                 continue
             if full or detail != self._activity.get(name) or "track_counts=off" in detail:
-                parts[name] = facts_of(self._read(run, name))
+                if copies is not None and name != CATALOGS and name in copies:
+                    parts[name] = copies[name]
+                else:
+                    parts[name] = facts_of(self._read(run, name))
+                    if copies is not None and name != CATALOGS:
+                        copies[name] = parts[name]
                 self._activity[name] = detail
         return Snapshot(facts, parts)
 

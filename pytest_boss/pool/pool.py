@@ -17,7 +17,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import admin
 from ..boss._reload import refused
@@ -67,6 +67,8 @@ class ClusterPool:
         self.template: TemplateSpec | None = None
         self._entries: OrderedDict[PoolKey, Pooled] = OrderedDict()
         self._private: list[Pooled] = []
+        #: What isolation read of the databases of each template cache entry's copies.
+        self._copies: dict[tuple[str | None, object], dict[str, Any]] = {}
 
     @cached_property
     def templates(self) -> TemplateCache:
@@ -240,7 +242,8 @@ class ClusterPool:
         if pooled.guard is None:
             from ..isolation import Guard
 
-            pooled.guard = Guard(pooled.cluster, self.databases.owns)
+            copies = self._copies.setdefault((pooled.template, pooled.key.init), {})
+            pooled.guard = Guard(pooled.cluster, self.databases.owns, copies=copies)
         pooled.guard.ensure_baseline()
         return pooled.guard
 
@@ -252,8 +255,8 @@ class ClusterPool:
         for end in ending:  # standbys streaming from it go first: they are not leftovers
             end()
         guard = pooled.guard
-        running = answers(pooled.cluster)  # else stopped by the test: the next lend starts it
-        if guard is None or pooled not in self._entries.values() or not running:
+        if guard is None or pooled not in self._entries.values():
+            running = answers(pooled.cluster)  # else stopped by the test: the next lend starts it
             for database in finished if running else ():
                 self.databases.drop(pooled, database)
             return None
@@ -263,6 +266,8 @@ class ClusterPool:
                 outcome = guard.check(settle=pooled.settle, first=drops)
             except SQLError as exc:
                 if not refused(exc):
+                    if not answers(pooled.cluster):
+                        return None  # stopped by the test: the next lend starts it again
                     raise
                 # The test's own rules shut the plugin out: the pool's rules let it in again.
                 if self.lend(pooled, dict(pooled.base)) is not pooled:
