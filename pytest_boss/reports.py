@@ -10,6 +10,7 @@ line is what the short test summary shows.
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,18 @@ _INTERNALS = tuple(
     os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
     for module in (pytest, _pytest, pluggy)
 )
+#: Installed packages (other plugins' hook wrappers among them) and the standard library
+#: are not the user's code.
+_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+
+def _internal(path: str) -> bool:
+    return (
+        path.startswith(_INTERNALS)
+        or path.startswith(_STDLIB)
+        or any(part in path for part in _INSTALLED)
+    )
 
 
 def _before_the_plugin() -> Callable[[Any], bool]:
@@ -43,7 +56,7 @@ def _before_the_plugin() -> Callable[[Any], bool]:
         if path.startswith(_PLUGIN_DIR):
             inside = inside or seen_user
             return False
-        if inside or path.startswith(_INTERNALS):
+        if inside or _internal(path):
             return False
         seen_user = True
         return True
