@@ -195,7 +195,7 @@ class AlembicUpgrade:
         from alembic import command
 
         config = self._alembic_config()
-        url = database.url().replace("postgresql://", f"postgresql+{self.driver}://", 1)
+        url = database.url(driver=self.driver)
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # type: ignore[attr-defined]
         command.upgrade(config, self.revision)  # type: ignore[arg-type]
 
