@@ -1,10 +1,12 @@
 """Where Django's test database lives, test by test.
 
-The session's test database is a copy of the migrated template on the worker's cluster for
-tests without postmaster-level markers; tests that use `db` or `transactional_db` run in
-it, inside pytest-django's transaction or flush, as usual. A test whose markers put it on
-another pooled cluster (a postmaster-level setting, initdb options) gets `pg_database` there
-for its Django connection; a test with any `pg_conf`/`pg_hba` marker, or that uses the
+The session's test database is a copy of the migrated template on the worker's cluster;
+tests that use `db` run in it, inside pytest-django's transaction, as usual. A test that
+commits (`transactional_db`, `live_server`, `django_db(transaction=True)`) gets a copy of
+the template of its own (`pg_database`): Django's flush after it cannot take the rows of
+data migrations from later tests. So does a test whose markers put it on another pooled
+cluster (a postmaster-level setting, initdb options). A test with any `pg_conf`/`pg_hba`
+marker, or that uses the
 `pg_conf`/`pg_hba` handles, gets a connection opened after its markers are in force and
 closed after it (rules and connection-time settings apply to new connections only).
 """

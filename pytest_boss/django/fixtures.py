@@ -32,6 +32,8 @@ __all__ = ["_pg_django", "_pg_django_database", "django_db_setup", "pg_template_
 ALIAS = "default"
 #: Fixtures whose use makes a test's Django connection its own (opened after its markers).
 HANDLES = ("pg_conf", "pg_hba")
+#: Fixtures that make pytest-django run a test as a TransactionTestCase.
+TRANSACTIONAL = ("transactional_db", "live_server", "django_db_reset_sequences")
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +95,7 @@ def _pg_django_database(
     fresh = fresh or any(name in request.fixturenames for name in HANDLES)
     session_database = _pg_django.database
     assert session_database is not None  # django_db_setup made it
-    if _pg_django.holds(lease.pooled):
+    if _pg_django.holds(lease.pooled) and not _transactional(request):
         database = session_database
     else:
         database = request.getfixturevalue("pg_database")
@@ -101,6 +103,20 @@ def _pg_django_database(
     yield database
     if fresh or database is not session_database:
         _pg_django.use(session_database, fresh=True)
+
+
+def _transactional(request: pytest.FixtureRequest) -> bool:
+    """Whether pytest-django runs this test as a TransactionTestCase (it commits, and
+    Django flushes every table after it): such a test gets a copy of the template of its
+    own, so the session's database keeps what the migrations put in it."""
+    from pytest_django.fixtures import validate_django_db
+
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        transaction, reset_sequences = validate_django_db(marker)[:2]
+        if transaction or reset_sequences:
+            return True
+    return any(name in request.fixturenames for name in TRANSACTIONAL)
 
 
 def _check_aliases(items: list[pytest.Item]) -> None:

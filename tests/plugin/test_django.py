@@ -34,6 +34,7 @@ from django.db import migrations, models
 def count_load(apps, schema_editor):
     with open(os.environ["LOAD_LOG"], "a") as fo:
         fo.write("migrate\\n")
+    apps.get_model("notes", "Note").objects.create(text="seed")
 
 class Migration(migrations.Migration):
     initial = True
@@ -66,20 +67,20 @@ def show(name):
 
 @pytest.mark.parametrize("n", range(3))
 def test_db(db, n):
-    assert Note.objects.count() == 0
+    assert Note.objects.count() == 1  # the data migration's row
     Note.objects.create(text="x")
     assert connection.settings_dict["HOST"] == "127.0.0.1"
 
 def test_transactional(transactional_db):
     Note.objects.create(text="committed")
-    assert Note.objects.count() == 1
+    assert Note.objects.count() == 2  # then Django flushes every table of this database
 
 @pytest.mark.pg_conf(max_connections=31)
 @pytest.mark.parametrize("n", range(2))
 def test_postmaster_level(db, pg_cluster, n):
     assert show("max_connections") == "31"
     assert connection.settings_dict["PORT"] == str(pg_cluster.port)
-    assert Note.objects.count() == 0
+    assert Note.objects.count() == 1
 
 @pytest.mark.pg_conf(log_disconnections=True)
 def test_connection_time_setting(db):
@@ -88,6 +89,7 @@ def test_connection_time_setting(db):
 def test_back_on_the_session_database(db):
     assert show("max_connections") != "31"
     assert show("log_disconnections") == "off"
+    assert list(Note.objects.values_list("text", flat=True)) == ["seed"]
 """
 
 
@@ -155,7 +157,7 @@ def test_hba_markers_reach_djangos_connection(
             pass
 
         def test_after(db):
-            assert Note.objects.count() == 0
+            assert Note.objects.count() == 1
         """
     )
     result = run_default("-p", "no:randomly")
@@ -192,3 +194,27 @@ def test_a_failing_migration_is_the_tests_error(
     result = run_default()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*Django migrate --database default*no_such_type*"])
+
+
+def test_a_transactional_test_leaves_the_data_migrations_rows_alone(
+    project: Path, pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    """pytest-django flushes every table after a transactional test; here that test had a
+    copy of the template of its own, so the next test still sees the seeded row."""
+    pytester.makepyfile(
+        test_order="""
+        import pytest
+        from notes.models import Note
+
+        def test_commits(transactional_db):
+            Note.objects.create(text="committed")
+
+        @pytest.mark.django_db(transaction=True)
+        def test_commits_too():
+            assert list(Note.objects.values_list("text", flat=True)) == ["seed"]
+
+        def test_then(db):
+            assert list(Note.objects.values_list("text", flat=True)) == ["seed"]
+        """
+    )
+    run_default("-p", "no:randomly").assert_outcomes(passed=3)

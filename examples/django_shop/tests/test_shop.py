@@ -76,3 +76,12 @@ def test_an_hba_rule_applies_beside_django(db):
     with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection"):
         psycopg.connect(**{**params, "user": "reporting", "password": "x"})
     assert Category.objects.exists()  # Django's own login is not refused
+
+
+@pytest.mark.asyncio
+async def test_the_async_orm(transactional_db):
+    # Django runs async queries in another thread, on a connection of its own: it sees
+    # committed rows only, hence transactional_db.
+    books = await Category.objects.aget(name="books")
+    await Product.objects.acreate(name="SICP", category=books, price_cents=4500)
+    assert await Product.objects.filter(category__name="books").acount() == 1
