@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from conftest import InnerRun
 
-pytest.importorskip("pytest_django")
-
 SETTINGS = """
 INSTALLED_APPS = ["django.contrib.contenttypes", "notes"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "prod",
