@@ -42,6 +42,7 @@ def pg_template_loader(
 ) -> TemplateLoader:
     """Django's `migrate` into the template (once per machine, keyed by the migrations),
     then what the `pg_template` ini key names (seed data, say)."""
+    _require_settings()
     migrate = DjangoMigrate(
         ALIAS, migrations=django_db_use_migrations, unblock=django_db_blocker.unblock
     )
@@ -103,6 +104,18 @@ def _pg_django_database(
     yield database
     if fresh or database is not session_database:
         _pg_django.use(session_database, fresh=True)
+
+
+def _require_settings() -> None:
+    """Without Django settings there is no database to serve: say what to set."""
+    from pytest_django.lazy_django import django_settings_is_configured
+
+    if not django_settings_is_configured():
+        pytest.fail(
+            "-p pytest_boss.django: Django is not configured; set DJANGO_SETTINGS_MODULE "
+            "(the ini key, --ds, or the environment variable) as pytest-django documents",
+            pytrace=False,
+        )
 
 
 def _transactional(request: pytest.FixtureRequest) -> bool:

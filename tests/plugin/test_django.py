@@ -216,3 +216,13 @@ def test_a_transactional_test_leaves_the_data_migrations_rows_alone(
         """
     )
     run_default("-p", "no:randomly").assert_outcomes(passed=3)
+
+
+def test_without_django_settings_the_error_says_what_to_set(
+    pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    pytester.makeini("[pytest]\naddopts = -p pytest_boss.django\n")
+    pytester.makepyfile(test_one="def test_one(pg_database):\n    pass\n")
+    result = run_default()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Django is not configured; set DJANGO_SETTINGS_MODULE*"])
