@@ -10,13 +10,22 @@ only lends them its query.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .boss._psql import run_psql
 from .boss.cluster import REFUSED_SQLSTATES, Cluster, SQLError
+from .boss.privileges import clean_env
 
-__all__ = ["REFUSED", "Reloaded", "query", "reload_and_wait", "set_password"]
+__all__ = ["APP_NAME", "REFUSED", "Reloaded", "query", "reload_and_wait", "session", "set_password"]
+
+Rows = list[tuple[str | None, ...]]
+#: The application_name of the plugin's own sessions: never counted as a test's connection.
+APP_NAME = "pytest-boss"
 
 #: SQLSTATEs of a login refused by pg_hba.conf (or its authentication method).
 REFUSED = REFUSED_SQLSTATES
@@ -38,23 +47,54 @@ def _driver() -> Any:
     return psycopg
 
 
-def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> list[tuple[str | None, ...]]:
+def query(cluster: Cluster, sql: str, dbname: str = "postgres") -> Rows:
     """Run `sql` (one statement) and return its rows as text."""
+    with session(cluster, dbname) as run:
+        return run(sql)
+
+
+@contextlib.contextmanager
+def session(cluster: Cluster, dbname: str = "postgres") -> Iterator[Callable[[str], Rows]]:
+    """One connection for several statements (with psycopg; else each runs psql), for work
+    that should pay for one login only."""
     psycopg = _driver()
     if psycopg is None:
-        return cluster.sql(sql, dbname=dbname)
+        yield lambda sql: _psql(cluster, sql, dbname)
+        return
+    dsn = cluster.dsn(dbname, password=None, options=QUIET, application_name=APP_NAME)
     try:
-        with psycopg.connect(
-            cluster.dsn(dbname, password=None, options=QUIET), autocommit=True, connect_timeout=10
-        ) as conn:
-            cursor: Any = conn.execute(sql)
-            if cursor.description is None:
-                return []
-            return [tuple(None if v is None else str(v) for v in row) for row in cursor]
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        diag = getattr(exc, "diag", None)
-        message = getattr(diag, "message_primary", None) or str(exc).strip()
-        raise SQLError(sql, message, getattr(exc, "sqlstate", None), str(exc), dbname) from None
+        raise _sql_error(exc, "-- connect", dbname) from None
+
+    def run(sql: str) -> Rows:
+        try:
+            cursor: Any = conn.execute(sql)
+        except psycopg.Error as exc:
+            raise _sql_error(exc, sql, dbname) from None
+        if cursor.description is None:
+            return []
+        return [tuple(None if v is None else str(v) for v in row) for row in cursor]
+
+    with conn:
+        yield run
+
+
+def _psql(cluster: Cluster, sql: str, dbname: str) -> Rows:
+    """psql, when psycopg is not installed, with the plugin's application_name and options."""
+    dsn = cluster.dsn(dbname, password=None, options=QUIET, application_name=APP_NAME)
+    psql = os.path.join(cluster.bindir, "psql")
+    return run_psql(psql, dsn, sql, env=_psql_env, timeout=60.0, dbname=dbname)
+
+
+def _psql_env() -> dict[str, str]:
+    return clean_env(PGCLIENTENCODING="UTF8", PGCONNECT_TIMEOUT="10")
+
+
+def _sql_error(exc: Any, sql: str, dbname: str) -> SQLError:
+    diag = getattr(exc, "diag", None)
+    message = getattr(diag, "message_primary", None) or str(exc).strip()
+    return SQLError(sql, message, getattr(exc, "sqlstate", None), str(exc), dbname)
 
 
 @dataclass(frozen=True)

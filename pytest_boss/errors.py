@@ -16,6 +16,7 @@ __all__ = [
     "ClusterStartError",
     "HbaRuleError",
     "InitdbError",
+    "IsolationError",
     "ManagedSettingError",
     "MarkerError",
     "OptionError",
@@ -144,3 +145,16 @@ class TemplateLoadError(BossUsageError):
 class CacheWriteWarning(UserWarning):
     """The template cache could not be written: this run's tests were not affected, but the
     next run builds the entry again (initdb) until the folder can be written."""
+
+
+class IsolationError(PytestBossError):
+    """A test left state behind on a shared cluster (`--pg-isolation=check`): the list of
+    what it left, which was repaired before the next test."""
+
+    def __init__(self, summary: str) -> None:
+        self.summary = summary
+        super().__init__(
+            f"pytest-boss: this test left state behind on the shared cluster; {summary}. "
+            "Clean up in the test or a fixture, or use pg_database / pg_cluster_factory for "
+            "state of its own (--pg-isolation=repair repairs without failing)"
+        )

@@ -1,6 +1,7 @@
 """The fixtures of pytest-boss.
 
-Public: `pg_cluster`, `pg_conf`, `pg_hba`, `pg_database`, `pg_cluster_factory`, and two
+Public: `pg_cluster`, `pg_conf`, `pg_hba`, `pg_database`, `pg_database_factory`,
+`pg_cluster_factory`, `pg_replicas`, and two
 documented override points a conftest.py may redefine: `pg_installation` (the binaries; one
 per --pg-bin when several are given) and `pg_template_loader` (what fills pg_database's
 template). Internal layers carry a leading underscore: `_pg_session` (this process's
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .database import Database
-from .errors import MarkerError
+from .errors import IsolationError, MarkerError
 from .logs import LOG_KEY, mark_of
 from .markers import Needs, call_marker, needs_of
 from .session import LEASE_FIXTURE, BossSession, installations_for, session_of
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .handles import ConfHandle, HbaHandle
     from .lease import Lease
     from .pool import ClusterPool, Pooled
+    from .scopes import DatabaseFactory
 
 __all__ = [
     "_pg_lease",
@@ -37,6 +39,7 @@ __all__ = [
     "pg_cluster_factory",
     "pg_conf",
     "pg_database",
+    "pg_database_factory",
     "pg_hba",
     "pg_installation",
     "pg_replicas",
@@ -44,6 +47,8 @@ __all__ = [
 ]
 
 TemplateLoader = Callable[[Database], None]
+#: The user property a test's report gets when it left state behind (one line).
+ISOLATION_PROPERTY = "pg_isolation"
 ClusterFactory = Callable[..., "Cluster"]
 
 
@@ -111,9 +116,12 @@ def _collected_needs(items: Sequence[pytest.Item]) -> Iterator[Needs]:
 
 
 @pytest.fixture
-def _pg_lease(request: pytest.FixtureRequest, _pg_pool: ClusterPool) -> Lease:
+def _pg_lease(
+    request: pytest.FixtureRequest, _pg_pool: ClusterPool
+) -> Generator[Lease, None, None]:
     """This test's use of a pooled cluster, with its markers applied (the next test's lease
-    starts from the pool's files again)."""
+    starts from the pool's files again); after the test, the cluster is brought back to
+    its baseline (see isolation/)."""
     _pg_pool.plan(_collected_needs(request.session.items))
     needs = needs_of(request.node)
     pooled, reloadable = _pg_pool.acquire(needs)
@@ -126,7 +134,15 @@ def _pg_lease(request: pytest.FixtureRequest, _pg_pool: ClusterPool) -> Lease:
     # The test's share of the log begins once its markers are in force: the reload and
     # the plugin's own logins before that are not the test's doing.
     request.node.stash.setdefault(LOG_KEY, []).append(mark_of(lease.cluster.log_path))
-    return lease
+    _pg_pool.guard(lease.pooled)
+    yield lease
+    # The test's databases are dropped in the session of the isolation check (one login).
+    outcome = _pg_pool.isolate(lease.pooled, lease.finished_databases)
+    if outcome is not None:
+        summary = outcome.summary()
+        request.node.user_properties.append((ISOLATION_PROPERTY, summary))
+        if _pg_pool.workspace.options.isolation == "check":
+            raise IsolationError(summary)
 
 
 @pytest.fixture
@@ -162,8 +178,18 @@ def pg_database(
     try:
         yield database
     finally:
-        if _pg_lease.cluster.running():
-            _pg_pool.drop_database(_pg_lease.pooled, database)
+        _pg_lease.finished_databases.append(database)  # dropped by the lease, see below
+
+
+@pytest.fixture(scope="session")
+def pg_database_factory(
+    _pg_session: BossSession, _pg_pool: ClusterPool, pg_template_loader: TemplateLoader | None
+) -> DatabaseFactory:
+    """`pg_database_factory()` -> a new Database from the template, on the cluster a test
+    without markers gets; it lives as long as the fixture (of any scope) or test that asked
+    for it. What a module-, class- or session-scoped fixture makes on that cluster is kept
+    for the tests in its scope, and removed when the scope ends."""
+    return _pg_session.scopes.factory(_pg_pool, pg_template_loader)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from .pool.state import read_bytes
 
 if TYPE_CHECKING:
     from .boss import hba as pghba
+    from .database import Database
     from .pool import ClusterPool, Pooled
 
 __all__ = ["Lease"]
@@ -37,6 +38,8 @@ class Lease:
         # The file value of each setting the test changed through pg_conf, before its first
         # change (None: not in the file): what `del pg_conf[name]` puts back.
         self._before: dict[str, str | None] = {}
+        #: The test's pg_database databases, to drop once the test is over.
+        self.finished_databases: list[Database] = []
 
     # -- at setup ----------------------------------------------------------------------------
 

@@ -138,6 +138,16 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
     ),
     Option(
+        "pg_isolation",
+        "string",
+        "after each test on a shared cluster: repair what it left behind (roles, databases, "
+        "settings, slots, connections, objects in postgres/template1), check (repair, and "
+        "fail the test with the list), or off (default: repair)",
+        metavar="repair|check|off",
+        env=True,
+        default="repair",
+    ),
+    Option(
         "pg_pool_size",
         "int",
         "running clusters per worker before the least recently used one is stopped (default: 4)",
@@ -279,6 +289,18 @@ def default_cache_dir() -> str:
     return os.path.join(base, "pytest-boss")
 
 
+ISOLATION_MODES = ("repair", "check", "off")
+
+
+def isolation_mode(text: str) -> str:
+    """The --pg-isolation value, checked (a usage error names the three modes)."""
+    mode = str(text).strip().lower()
+    if mode not in ISOLATION_MODES:
+        reason = f"expected one of {', '.join(ISOLATION_MODES)}"
+        raise pytest.UsageError(str(OptionError("pg_isolation", "option", text, reason)))
+    return mode
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Every option of this run, resolved once (command line > ini > environment > default).
@@ -299,6 +321,7 @@ class RunOptions:
     dir: str | None = None
     keep: bool = False
     pool_size: int = 4
+    isolation: str = "repair"
     #: This process's xdist worker id ("main" without xdist).
     worker: str = "main"
     #: Shared by the workers of one xdist run (its test run id), else this process's own.
@@ -330,6 +353,7 @@ class RunOptions:
             dir=resolve(config, "pg_dir") or None,
             keep=bool(resolve(config, "pg_keep")),
             pool_size=max(1, int(resolve(config, "pg_pool_size"))),
+            isolation=isolation_mode(resolve(config, "pg_isolation")),
             worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
             run_id=os.environ.get("PYTEST_XDIST_TESTRUNUID") or secrets.token_hex(8),
             rootdir=str(config.rootpath),

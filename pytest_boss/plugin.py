@@ -15,6 +15,7 @@ import pytest
 from . import __version__
 from .ahead import wants_ahead
 from .fixtures import (  # noqa: F401 - registered with pytest by being module attributes
+    ISOLATION_PROPERTY,
     _pg_lease,
     _pg_pool,
     _pg_session,
@@ -22,6 +23,7 @@ from .fixtures import (  # noqa: F401 - registered with pytest by being module a
     pg_cluster_factory,
     pg_conf,
     pg_database,
+    pg_database_factory,
     pg_hba,
     pg_installation,
     pg_replicas,
@@ -32,6 +34,8 @@ from .options import RunOptions, add_options
 from .reports import add_server_log, shorten_usage_error
 from .session import BossSession, installations_for, session_of
 
+#: Tests that left state behind, listed one per line in the terminal summary.
+LEAKS_SHOWN = 20
 #: Where an xdist worker puts the templates it used, for the controller's summary.
 LOADS_KEY = "pytest_boss_loads"
 
@@ -45,7 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Markers with their signatures (so --strict-markers and --markers work); our state."""
     for marker in MARKERS:
         config.addinivalue_line("markers", marker.line)
-    config.stash[BossSession.KEY] = BossSession(config, RunOptions.from_config(config))
+    options = RunOptions.from_config(config)
+    config.stash[BossSession.KEY] = BossSession(config, options)
+    if options.isolation != "off":
+        config.pluginmanager.register(LeakReport(options.isolation), "boss-isolation")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -80,6 +87,34 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     lines = sorted({*(load.describe() for load in boss.loads()), *boss.worker_loads})
     for line in lines:
         terminalreporter.write_line(f"pytest-boss: {line}")
+
+
+class LeakReport:
+    """The tests that left state behind on a shared cluster: counted from their teardown
+    reports (on the xdist controller: every worker's), listed in the terminal summary."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.leaks: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        for name, value in report.user_properties:
+            if name == ISOLATION_PROPERTY:
+                self.leaks.append((report.nodeid, str(value)))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.leaks:
+            return
+        terminalreporter.write_line(
+            f"pytest-boss: {len(self.leaks)} test(s) left state behind on a shared cluster "
+            f"(--pg-isolation={self.mode}):"
+        )
+        for nodeid, summary in self.leaks[:LEAKS_SHOWN]:
+            terminalreporter.write_line(f"  {nodeid}: {summary}")
+        if len(self.leaks) > LEAKS_SHOWN:
+            terminalreporter.write_line(f"  ... and {len(self.leaks) - LEAKS_SHOWN} more")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -138,6 +173,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             indirect=True,
             scope="session",
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Tell pg_database_factory which fixture asks (its databases live as long as it)."""
+    scopes = session_of(request.config).scopes
+    scopes.starting(fixturedef)
+    try:
+        return (yield)
+    finally:
+        scopes.finished(fixturedef)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A database pg_database_factory makes in a test's body lives as long as the test."""
+    scopes = session_of(item.config).scopes
+    scopes.current_item = item
+    try:
+        return (yield)
+    finally:
+        scopes.current_item = None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -30,6 +30,7 @@ from .boss.installation import (
 from .errors import MarkerError, PytestBossError
 from .markers import needs_of
 from .options import RunOptions
+from .scopes import Scopes
 from .workspace import Workspace
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class BossSession:
         self._ahead_started = False
         #: What xdist workers said about the templates they used (the controller's).
         self.worker_loads: list[str] = []
+        #: The fixture being set up, and what pg_database_factory tied to fixtures.
+        self.scopes = Scopes()
         atexit.register(self.close)
 
     # -- installations and pools -------------------------------------------------------------

@@ -79,9 +79,19 @@ class Databases:
             loader(Database(TEMPLATE_DB, cluster))
         admin.query(cluster, f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
         pooled.template_loaded = True
+        if pooled.guard is not None:
+            pooled.guard.rebase()  # what the loader made belongs to the baseline
+
+    def owns(self, name: str) -> bool:
+        """Whether a database of that name is one of this worker's (a test's, a spare)."""
+        return name.startswith(self._prefix)
+
+    @property
+    def _prefix(self) -> str:
+        return f"test_{self.worker}_".lower()
 
     def _create(self, pooled: Pooled) -> str:
-        name = f"test_{self.worker}_{next(pooled.databases)}".lower()
+        name = f"{self._prefix}{next(pooled.databases)}"
         sql = f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}{self._strategy}'
         admin.query(pooled.cluster, sql)
         return name
@@ -89,8 +99,12 @@ class Databases:
     def drop(self, pooled: Pooled, database: Database) -> None:
         """Drop a test's database in the background (the next test need not wait)."""
         pooled.pending = [f for f in pooled.pending if not f.done()]
-        sql = f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)'
+        sql = self.drop_sql(database)
         pooled.pending.append(self._background.submit(admin.query, database.cluster, sql))
+
+    @staticmethod
+    def drop_sql(database: Database) -> str:
+        return f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)'
 
     def close(self) -> None:
         if self._executor is not None:

@@ -17,7 +17,10 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
+from .. import admin
+from ..boss._reload import refused
 from ..boss.cluster import Cluster, SQLError
 from ..boss.control import ControlError
 from ..boss.installation import Installation
@@ -31,8 +34,11 @@ from .loading import Load, TemplateSpec
 from .needs import NeedsChecker
 from .planner import Planner
 from .provision import Provisioner
-from .reconcile import Reconciler
+from .reconcile import Reconciler, answers
 from .state import Pooled, PoolKey
+
+if TYPE_CHECKING:
+    from ..isolation import Guard, Outcome
 
 __all__ = ["ClusterPool", "FirstUse"]
 
@@ -196,8 +202,6 @@ class ClusterPool:
     def reload(self, pooled: Pooled) -> list[str]:
         """Reload after a test's handle changed the files; the settings that need a restart.
         The pool forgets what it knew of the files: the next `lend` looks at them again."""
-        from .. import admin
-
         pooled.loaded = None
         return admin.reload_and_wait(pooled.cluster, refused_means_done=True).pending
 
@@ -214,6 +218,48 @@ class ClusterPool:
             if entry is pooled:
                 del self._entries[key]
         self.provisioner.discard(pooled)
+
+    # -- isolation ---------------------------------------------------------------------------
+
+    def guard(self, pooled: Pooled) -> Guard | None:
+        """The baselines of a pooled cluster (taken at its first lease); None when isolation
+        is off or the cluster is a test's own."""
+        if self.workspace.options.isolation == "off" or pooled.key is None:
+            return None
+        if pooled.guard is None:
+            from ..isolation import Guard
+
+            pooled.guard = Guard(pooled.cluster, self.databases.owns)
+        pooled.guard.ensure_baseline()
+        return pooled.guard
+
+    def isolate(self, pooled: Pooled, finished: Sequence[Database] = ()) -> Outcome | None:
+        """After a test: drop its databases, and bring the cluster back to its baseline. A
+        cluster that cannot be repaired with certainty is replaced (the next test gets a
+        fresh copy)."""
+        guard = pooled.guard
+        running = answers(pooled.cluster)  # else stopped by the test: the next lend starts it
+        if guard is None or pooled not in self._entries.values() or not running:
+            for database in finished if running else ():
+                self.databases.drop(pooled, database)
+            return None
+        drops = [self.databases.drop_sql(database) for database in finished]
+        try:
+            try:
+                outcome = guard.check(settle=pooled.settle, first=drops)
+            except SQLError as exc:
+                if not refused(exc):
+                    raise
+                # The test's own rules shut the plugin out: the pool's rules let it in again.
+                if self.lend(pooled, dict(pooled.base)) is not pooled:
+                    return None
+                outcome = guard.check(settle=pooled.settle, first=drops)
+        except BaseException:
+            self._replace(pooled)  # its state is unknown: no other test gets it
+            raise
+        if outcome is not None and outcome.unrepaired is not None:
+            self._replace(pooled)
+        return outcome
 
     # -- private clusters and databases ------------------------------------------------------
 
@@ -241,10 +287,6 @@ class ClusterPool:
     def new_database(self, pooled: Pooled, loader: TemplateLoader | None) -> Database:
         """A fresh database copied from the cluster's template database (filled once)."""
         return self.databases.new(pooled, loader)
-
-    def drop_database(self, pooled: Pooled, database: Database) -> None:
-        """Drop a test's database in the background (the next test need not wait)."""
-        self.databases.drop(pooled, database)
 
     @property
     def loads(self) -> list[Load]:

@@ -19,6 +19,8 @@ from ..ports import PortClaim
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from ..isolation import Guard
+
 __all__ = ["Loaded", "PoolKey", "Pooled", "Stamp", "read_bytes", "stamp"]
 
 #: How long background work on a cluster (a database made or dropped) may take.
@@ -82,6 +84,8 @@ class Pooled:
     spare: Future[str] | None = None
     #: Work in the background on this cluster (drops): awaited before it stops.
     pending: list[Future[object]] = field(default_factory=list)
+    #: Its baselines and the check after each test (None: isolation off, or not shared).
+    guard: Guard | None = None
 
     @property
     def data_dir(self) -> str:

@@ -2,7 +2,9 @@
 
 #: Plugins of this environment the inner runs do not need (hypothesis's alone costs ~1.4 s
 #: per run at session end); `-p no:NAME` is harmless where one is not installed.
-QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
+QUIET = (
+    "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:randomly"
+)  # fmt: skip
 
 HBA_SUITE = """
 import psycopg
