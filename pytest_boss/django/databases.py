@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..markers import Needs
 from .connections import close, connection_settings, point, served_aliases
 
 if TYPE_CHECKING:
+    from ..boss.cluster import Cluster
     from ..database import Database
-    from ..fixtures import TemplateLoader
-    from ..pool import ClusterPool, Pooled
+    from ..scopes import DatabaseFactory
 
 __all__ = ["TestDatabases", "check_engine"]
 
@@ -47,36 +46,23 @@ class TestDatabases:
 
     __test__ = False  # not a test class, whatever pytest's python_classes says
 
-    def __init__(self, pool: ClusterPool, loader: TemplateLoader | None, alias: str) -> None:
+    def __init__(self, alias: str) -> None:
         from django.conf import settings
 
-        self.pool = pool
-        self.loader = loader
         self.aliases = served_aliases(settings.DATABASES, alias)
-        self.pooled: Pooled | None = None
         self.database: Database | None = None
         self._target: tuple[str, str, int | None] | None = None
 
-    def start(self) -> Database:
-        """Make the session's database on the cluster of tests without markers, and point
-        Django's connections at it."""
-        from ..lease import Lease
-
-        pooled, reloadable = self.pool.acquire(Needs())
-        lease = Lease(self.pool, pooled)
-        lease.apply(reloadable, [], False)
-        self.pooled = lease.pooled
-        self.database = self.new_database(lease.pooled)
+    def start(self, new_database: DatabaseFactory) -> Database:
+        """Make the session's database (`pg_database_factory`: on the cluster of tests
+        without markers, for as long as the fixture that asks) and point Django at it."""
+        self.database = new_database()
         self.use(self.database)
         return self.database
 
-    def new_database(self, pooled: Pooled) -> Database:
-        """The one place a Django test database is made: a copy of the template."""
-        return self.pool.new_database(pooled, self.loader)
-
-    def holds(self, pooled: Pooled) -> bool:
+    def holds(self, cluster: Cluster) -> bool:
         """Whether the session's database lives on this cluster."""
-        return self.pooled is pooled
+        return self.database is not None and self.database.cluster.data_dir == cluster.data_dir
 
     def use(self, database: Database, fresh: bool = False) -> None:
         """Point Django's connections at `database`; with `fresh`, reconnect even when

@@ -24,7 +24,7 @@ from .loader import DjangoMigrate
 if TYPE_CHECKING:
     from ..database import Database
     from ..fixtures import TemplateLoader
-    from ..pool import ClusterPool
+    from ..scopes import DatabaseFactory
 
 __all__ = ["_pg_django", "_pg_django_database", "django_db_setup", "pg_template_loader"]
 
@@ -51,22 +51,14 @@ def pg_template_loader(
 
 
 @pytest.fixture(scope="session")
-def _pg_django(
-    request: pytest.FixtureRequest,
-    django_db_blocker: Any,
-    _pg_pool: ClusterPool,
-    pg_template_loader: TemplateLoader | None,
-) -> Generator[TestDatabases, None, None]:
-    """This worker's Django test databases; connections closed at the end."""
+def _pg_django(request: pytest.FixtureRequest) -> TestDatabases:
+    """Which Django test database each test of this worker uses."""
     from django.conf import settings
 
+    _require_settings()
     check_engine(settings.DATABASES, ALIAS)
     _check_aliases(request.session.items)
-    databases = TestDatabases(_pg_pool, pg_template_loader, ALIAS)
-    try:
-        yield databases
-    finally:
-        databases.close()
+    return TestDatabases(ALIAS)
 
 
 @pytest.fixture(scope="session")
@@ -76,12 +68,16 @@ def django_db_setup(
     django_db_blocker: Any,
     django_db_modify_db_settings: None,
     _pg_django: TestDatabases,
-) -> None:
+    pg_database_factory: DatabaseFactory,
+) -> Generator[None, None, None]:
     """The session's Django test database: a copy of the migrated template on this
-    worker's cluster (pytest-django's `setup_databases`, without the migrations)."""
+    worker's cluster (pytest-django's `setup_databases`, without the migrations), made
+    by `pg_database_factory` so that it belongs to the cluster's baseline while it lives."""
     with django_db_blocker.unblock():
-        _pg_django.start()
+        _pg_django.start(pg_database_factory)
         _serialize(request.session.items)
+    yield
+    _pg_django.close()  # before the database is dropped
 
 
 @pytest.fixture
@@ -96,7 +92,7 @@ def _pg_django_database(
     fresh = fresh or any(name in request.fixturenames for name in HANDLES)
     session_database = _pg_django.database
     assert session_database is not None  # django_db_setup made it
-    if _pg_django.holds(lease.pooled) and not _transactional(request):
+    if _pg_django.holds(lease.cluster) and not _transactional(request):
         database = session_database
     else:
         database = request.getfixturevalue("pg_database")

@@ -120,8 +120,8 @@ def test_migrations_load_once_per_machine_and_again_when_one_changes(
 ) -> None:
     pytester.makepyfile(test_notes=SUITE)
     cache = f"--pg-cache-dir={project / 'cache'}"
-    cold = run_default(cache, "-n", "2")
-    cold.assert_outcomes(passed=8)
+    cold = run_default(cache, "-n", "2", "--pg-isolation=check")
+    cold.assert_outcomes(passed=8)  # and nothing left behind on a shared cluster
     assert _loads(project) == 1  # two workers, two pooled clusters: one migrate
     cold.stdout.fnmatch_lines(["pytest-boss: template DjangoMigrate(default): loaded now in *"])
     warm = run_default(cache, "-n", "2", "-p", "no:randomly")
