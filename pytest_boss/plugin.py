@@ -194,15 +194,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.user_properties[:] = [p for p in item.user_properties if p[0] != ISOLATION_PROPERTY]
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
     """A database pg_database_factory makes in a test's body lives as long as the test."""
-    scopes = session_of(item.config).scopes
-    scopes.current_item = item
-    try:
-        return (yield)
-    finally:
-        scopes.current_item = None
+    session_of(item.config).scopes.current_item = item
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    session_of(item.config).scopes.current_item = None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -39,6 +39,7 @@ class Standbys:
         finally:
             self.pool.forget_files(upstream)
         self._made.append((standby, upstream, folder))
+        self.pool.before_check(upstream, self.close)
         return standby
 
     def close(self) -> None:

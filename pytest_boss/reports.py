@@ -32,14 +32,21 @@ _INTERNALS = tuple(
 
 def _before_the_plugin() -> Callable[[Any], bool]:
     """A traceback filter keeping the user's frames above the first frame of the plugin
-    (what the plugin called below it, the standard library's included, is not theirs)."""
+    below them (what the plugin called, the standard library's included, is not theirs;
+    the plugin's hook wrappers above the user's code are not shown either)."""
     inside = False
+    seen_user = False
 
     def keep(entry: Any) -> bool:
-        nonlocal inside
+        nonlocal inside, seen_user
         path = str(entry.path)
-        inside = inside or path.startswith(_PLUGIN_DIR)
-        return not inside and not path.startswith(_INTERNALS)
+        if path.startswith(_PLUGIN_DIR):
+            inside = inside or seen_user
+            return False
+        if inside or path.startswith(_INTERNALS):
+            return False
+        seen_user = True
+        return True
 
     return keep
 

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_boss.boss import hba
-from pytest_boss.boss._hba_check import parse_ldap_url, split_guc_list
 from pytest_boss.boss._hba_regex import regex_error
+from pytest_boss.boss._hba_values import parse_ldap_url, split_guc_list
 from pytest_boss.boss.hba import (
     Entry,
     HBAError,

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_boss.boss._hba_check import Rejected, check_record
+from pytest_boss.boss._hba_check import check_record
 from pytest_boss.boss._hba_fast import BLANK, fast_record
 from pytest_boss.boss._hba_lex import TokenTooLong, tokenize
+from pytest_boss.boss._hba_values import Rejected
 
 WORDS = [
     "local",

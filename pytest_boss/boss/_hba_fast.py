@@ -17,16 +17,13 @@ from ._hba_check import (
     CONNECTION_TYPES,
     MANDATORY_OPTIONS,
     METHODS,
-    Rejected,
     State,
     check_mandatory,
     check_option,
-    cidr_bits,
-    mask_family,
-    numeric_address,
 )
 from ._hba_lex import MAX_TOKEN
 from ._hba_names import Name
+from ._hba_values import Rejected, cidr_bits, mask_family, numeric_address
 
 
 class Plain(NamedTuple):

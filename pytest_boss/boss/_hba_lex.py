@@ -67,8 +67,13 @@ def split_physical(lines: Iterable[str] | str) -> list[str]:
     with ``newline=''`` yields a lone CR as a line end, but for the server it is a blank.
     """
     if isinstance(lines, str):
-        lines = [lines]
-    out: list[str] = []
+        pieces = lines.split("\n")
+        last = pieces.pop()
+        out = [piece + "\n" for piece in pieces]
+        if last:
+            out.append(last)
+        return out
+    out = []
     for chunk in lines:
         if out and out[-1].endswith("\r"):
             chunk = out.pop() + chunk
@@ -87,29 +92,36 @@ def split_physical(lines: Iterable[str] | str) -> list[str]:
 
 
 def join_logical(physical: list[str], continuation: bool = True) -> list[Logical]:
-    """Join physical lines the way ``tokenize_auth_file`` does.
+    """Join physical lines the way ``tokenize_auth_file`` does (see ``join_at``)."""
+    out: list[Logical] = []
+    i = 0
+    while i < len(physical):
+        lg = join_at(physical, i, continuation)
+        out.append(lg)
+        i += lg.count
+    return out
+
+
+def join_at(physical: list[str], first: int, continuation: bool = True) -> Logical:
+    """The logical line that starts at physical line ``first``.
 
     The whole buffer loses its trailing CR and LF characters; then, if the physical line
     just added grew the buffer and the buffer ends with a backslash, that backslash is
     dropped and the next physical line is appended (even inside quotes or a comment).
     """
-    out: list[Logical] = []
-    i = 0
+    i = first
     n = len(physical)
+    buf = ""
+    last_len = 0
     while i < n:
-        first = i
-        buf = ""
-        last_len = 0
-        while i < n:
-            buf = (buf + physical[i]).rstrip("\r\n")
-            i += 1
-            if continuation and len(buf) > last_len and buf.endswith("\\"):
-                buf = buf[:-1]
-                last_len = len(buf)
-                continue
-            break
-        out.append(Logical(first, i - first, buf))
-    return out
+        buf = (buf + physical[i]).rstrip("\r\n")
+        i += 1
+        if continuation and len(buf) > last_len and buf.endswith("\\"):
+            buf = buf[:-1]
+            last_len = len(buf)
+            continue
+        break
+    return Logical(first, i - first, buf)
 
 
 class TokenTooLong(ValueError):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ._hba_check import INCLUDE_DIRECTIVES, Rejected, cidr_bits, numeric_address
+from ._hba_check import INCLUDE_DIRECTIVES
 from ._hba_lex import Field, tokenize
 from ._hba_names import ADDRESS_KEYWORDS, KEYWORDS, Name, name_key
+from ._hba_values import Rejected, cidr_bits, numeric_address
 
 
 class Matchable(Protocol):

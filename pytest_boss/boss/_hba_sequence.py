@@ -16,70 +16,8 @@ from . import _hba_format as fmt
 from ._atomic import atomic_write_text
 from ._hba_entry import Entry, HBAError
 from ._hba_entry import _reader as reader
-from ._hba_fast import Plain
-from ._hba_names import Name, plain
 from ._hba_query import Query
-
-
-def comment_text(text: str | None) -> str:
-    """A trailing comment as written: ``# text`` (a leading ``#`` is kept, not doubled)."""
-    if not text:
-        return ""
-    if "\n" in text or "\r" in text or "\0" in text:
-        raise HBAError(f"a comment cannot hold a line break or a NUL: {text!r}")
-    text = text.strip(" \t")
-    return text if text.startswith("#") else f"# {text}"
-
-
-class Record:
-    """A record of a Sequence: its entry, the exact text it was read from, its comment.
-
-    ``snapshot`` is the entry's comparison key, taken the first time the entry is handed
-    out (an entry never handed out cannot have been changed): a record whose entry still
-    has that key is written as it was read.
-    """
-
-    __slots__ = ("_entry", "comment", "plain", "raw", "snapshot")
-
-    def __init__(self, entry: Entry | None, raw: str | None = None, comment: str = "") -> None:
-        self._entry = entry
-        self.plain: Plain | None = None  # the parts of a plain record, until its entry is made
-        self.raw = raw
-        self.comment = comment
-        self.snapshot: tuple[object, ...] | None = None
-
-    @property
-    def entry(self) -> Entry:
-        """The record's entry, made from its plain parts the first time it is needed."""
-        if self._entry is None:
-            fast = self.plain
-            assert fast is not None
-            self._entry = Entry._of(
-                fast.type,
-                [as_name(w) for w in fast.databases],
-                [as_name(w) for w in fast.users],
-                None if fast.address is None else as_name(fast.address),
-                fast.netmask,
-                fast.method,
-                fast.options,
-            )
-            self.plain = None
-        return self._entry
-
-    @entry.setter
-    def entry(self, entry: Entry) -> None:
-        self._entry = entry
-
-    def lend(self) -> Entry:
-        if self.raw is not None and self.snapshot is None:
-            self.snapshot = self.entry._key()
-        return self.entry
-
-    def untouched(self) -> bool:
-        return self.raw is not None and (
-            self.snapshot is None or self.entry._key() == self.snapshot
-        )
-
+from ._hba_record import Record, comment_text
 
 FieldsLike = str | Entry | _Seq[str]
 
@@ -129,6 +67,12 @@ class Sequence:
             if isinstance(item, Record):
                 self._pos.append(len(self._items))
             self._items.append(item)
+
+    def _extend_read(self, items: list[str | Record], positions: list[int]) -> None:
+        """Add the lines of a read; ``positions`` are the indexes of its records in ``items``."""
+        base = len(self._items)
+        self._pos.extend([base + k for k in positions] if base else positions)
+        self._items.extend(items)
 
     def _rec(self, index: int) -> Record:
         item = self._items[self._pos[index]]
@@ -420,7 +364,3 @@ def _query(fields: FieldsLike) -> Query:
     if isinstance(fields, str):
         return Query([fields])
     return Query(list(fields))
-
-
-def as_name(word: str) -> Name:
-    return word if isinstance(word, Name) else plain(word)

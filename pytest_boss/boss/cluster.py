@@ -33,6 +33,7 @@ from ._client import (
     pg_dict,
     require_programs,
 )
+from ._cluster_replication import ReplicationMethods
 from ._endpoint import LOOPBACK, free_port, libpq_quote
 from ._filesettings import AUTO_CONFIG_FILENAME, DEFAULT_CONFIG_FILENAME
 from ._meta import META_FILENAME, read_meta, write_meta
@@ -50,6 +51,7 @@ from .privileges import (
     server_bindir,
     server_user,
 )
+from .replication import release
 
 __all__ = [
     "AUTO_CONFIG_FILENAME",
@@ -102,7 +104,7 @@ class ConfigWriteError(ClusterError, OSError):
         return self.message
 
 
-class Cluster(ClusterClient):
+class Cluster(ClusterClient, ReplicationMethods):
     """One data directory and the server that runs on it.
 
     ``cluster_path`` is the data directory (it may be a link to where the data really lives,
@@ -349,8 +351,6 @@ class Cluster(ClusterClient):
         of its upstream (synchronous standby setting, replication slot).
         """
         if os.path.exists(self.path):
-            from .replication import release
-
             release(self)
             if self.running():
                 try:
@@ -366,8 +366,6 @@ class Cluster(ClusterClient):
         remove_placed(self.path)
         if socket_dir is not None:
             _remove_socket_dir(socket_dir)
-
-    # -- queries ----------------------------------------------------------------------------
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -392,55 +390,6 @@ class Cluster(ClusterClient):
     def _write_meta(self, data: Mapping[str, Any]) -> None:
         self._meta = dict(data)
         write_meta(self.data_dir, data, self.server_user)
-
-    # -- replication (the work is in .replication) ------------------------------------------
-
-    def backup(self, path: StrPath, **options: Any) -> str:
-        """A pg_basebackup of this running cluster in the new folder ``path``; returns it.
-        ``options`` are pg_basebackup's long options (``wal_method="fetch"``)."""
-        from .replication import backup
-
-        return backup(self, path, **options)
-
-    def replica(
-        self,
-        path: StrPath,
-        *,
-        synchronous: bool = False,
-        slot: str | bool | None = None,
-        start: bool = True,
-    ) -> Cluster:
-        """A hot standby of this cluster at the new folder ``path``, streaming over the
-        unix socket (running unless ``start`` is false); see :func:`.replication.replica`."""
-        from .replication import replica
-
-        return replica(self, path, synchronous=synchronous, slot=slot, start=start)
-
-    @property
-    def is_standby(self) -> bool:
-        """Whether the running server is a standby (in recovery), asked of the server."""
-        from .replication import is_standby
-
-        return is_standby(self)
-
-    def catch_up(self, timeout: float = 30.0) -> str:
-        """On a standby: wait until it has replayed what its upstream had flushed when
-        called (the upstream flushes first); returns that WAL position."""
-        from .replication import catch_up
-
-        return catch_up(self, timeout)
-
-    def promote(self, timeout: float = 60.0) -> None:
-        """Make this standby a primary and wait until it is one."""
-        from .replication import promote
-
-        promote(self, timeout)
-
-    def kill(self) -> None:
-        """Crash the server (SIGKILL of the postmaster); ``start()`` then recovers."""
-        from .replication import kill
-
-        kill(self)
 
 
 def _server_user(name: str | None) -> ServerUser:

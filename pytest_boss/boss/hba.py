@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Sequence as _Seq
 from typing import IO
 
-from ._hba_check import NEWEST, Record, Rejected, check_record
+from ._hba_check import NEWEST
 from ._hba_entry import (
     Entry,
     HBAError,
@@ -54,18 +54,9 @@ from ._hba_entry import (
     require_version,
     version_features,
 )
-from ._hba_fast import BLANK, fast_record
-from ._hba_lex import (
-    BLANKS,
-    Logical,
-    TokenTooLong,
-    comment_start,
-    join_logical,
-    split_physical,
-    tokenize,
-)
+from ._hba_lex import TokenTooLong, split_physical, tokenize
 from ._hba_names import ADDRESS_KEYWORDS, KEYWORDS, Name
-from ._hba_sequence import Record as _Record
+from ._hba_read import read_lines
 from ._hba_sequence import Sequence, Writer, write_function
 
 __all__ = [
@@ -139,81 +130,13 @@ def read_config(
         version = s.version
     major = NEWEST if version is None else version
     physical = split_physical(iter)
-    _refuse_nul(physical, path)
-    logical = join_logical(physical, continuation=major >= 14)
-    items: list[str | _Record] = []
-    for lg in logical:
-        raw = (
-            physical[lg.first]
-            if lg.count == 1
-            else "".join(physical[lg.first : lg.first + lg.count])
-        )
-        record = _read_record(lg, raw, major, path)
-        if record is None:
-            items.append(raw)
-        elif selector is None or selector(record.entry):
-            items.append(record)
+    items, positions = read_lines(physical, major, path, selector)
     if s is None:
         s = Sequence(version=version, path=path)
     if not s._items:
         s.eol = _eol_of(physical)
-    s._extend(items)
+    s._extend_read(items, positions)
     return s
-
-
-def _refuse_nul(physical: list[str], path: str | None) -> None:
-    """``HBAError`` at the first line holding a NUL byte."""
-    for lineno, line in enumerate(physical, 1):
-        if "\0" in line:
-            raise HBAError(
-                "a NUL byte: PostgreSQL drops the rest of this line and its line end, joining"
-                " the next line to it; remove the NUL byte",
-                path,
-                lineno,
-                line.rstrip("\r\n"),
-            )
-
-
-def _read_record(lg: Logical, raw: str, version: int, path: str | None) -> _Record | None:
-    fast = fast_record(lg.text, version)
-    if fast is BLANK:
-        return None
-    if fast is not None:
-        cut = comment_start(lg.text)
-        record = _Record(None, raw, lg.text[cut:].rstrip(BLANKS) if cut >= 0 else "")
-        record.plain = fast
-        return record
-    rec = _check(lg, version, path)
-    if rec is None:
-        return None
-    entry = Entry._of(
-        rec.type,
-        [Name(t.value, t.quoted) for t in rec.databases],
-        [Name(t.value, t.quoted) for t in rec.users],
-        None if rec.address is None else Name(rec.address.value, rec.address.quoted),
-        rec.netmask,
-        rec.method,
-        rec.options,
-        rec.path,
-    )
-    cut = comment_start(lg.text)
-    note = lg.text[cut:].rstrip(BLANKS) if cut >= 0 else ""
-    return _Record(entry, raw, note)
-
-
-def _check(lg: Logical, version: int, path: str | None) -> Record | None:
-    """The full path: tokenize and check a record, ``None`` for a blank or comment line."""
-    lineno = lg.first + 1
-    try:
-        fields = tokenize(lg.text, token_limit=version <= 15)
-    except TokenTooLong:
-        raise HBAError("authentication file token too long", path, lineno, lg.text) from None
-    if not fields:
-        return None
-    try:
-        return check_record(fields, version)
-    except Rejected as exc:
-        raise HBAError(exc.reason, path, lineno, lg.text) from None
 
 
 def read_file(path: str | os.PathLike[str], version: int | None = None) -> Sequence:

@@ -18,7 +18,7 @@ from .. import admin
 from ..boss.cluster import Cluster
 from ..database import TEMPLATE_DB
 from .repair import CannotRepair, Repairer
-from .snapshot import Change, Snapshot, activity_sql, facts_of, objects_sql, shared_sql
+from .snapshot import CATALOGS, Change, Snapshot, catalogs_sql, facts_of, objects_sql, quick_sql
 
 __all__ = ["CannotRepair", "Guard", "Outcome"]
 
@@ -88,20 +88,25 @@ class Guard:
     # -- the check ---------------------------------------------------------------------------
 
     def capture(self, run: Run, full: bool = False) -> Snapshot:
-        """The cluster now: one query in `postgres` (run by `run`); the objects of a watched
-        database are read when `full` or when rows were written there since the last read."""
-        sql = " UNION ALL ".join((shared_sql(self.major), activity_sql(WATCHED)))
-        facts = facts_of(run(sql))
-        activity = {name: detail for (kind, name), detail in facts.items() if kind == "activity"}
-        objects = {}
-        for name, detail in activity.items():
-            if full or detail != self._activity.get(name) or "|off|" in detail:
-                if name == "postgres":
-                    objects[name] = facts_of(run(objects_sql()))
-                else:
-                    objects[name] = facts_of(admin.query(self.cluster, objects_sql(), name))
+        """The cluster now: one query in `postgres` (run by `run`); the shared catalogs and
+        a watched database's objects are read too when `full`, or when their statistics say
+        rows were written there since they were last read."""
+        facts = facts_of(run(quick_sql(self.major, WATCHED)))
+        parts = {}
+        for (kind, name), detail in facts.items():
+            if kind != "activity":
+                continue
+            if full or detail != self._activity.get(name) or "track_counts=off" in detail:
+                parts[name] = facts_of(self._read(run, name))
                 self._activity[name] = detail
-        return Snapshot(facts, objects)
+        return Snapshot(facts, parts)
+
+    def _read(self, run: Run, part: str) -> list[tuple[str | None, ...]]:
+        if part == CATALOGS:
+            return run(catalogs_sql(self.major))
+        if part == "postgres":
+            return run(objects_sql())
+        return admin.query(self.cluster, objects_sql(), part)
 
     def check(
         self, settle: Callable[[], None] = lambda: None, first: Sequence[str] = ()
@@ -121,7 +126,7 @@ class Guard:
             lambda sql, dbname: admin.query(self.cluster, sql, dbname),
             self.cluster.user,
             self.major,
-            base.facts,
+            base,
         )
         try:
             repairer.repair(changes)

@@ -11,9 +11,9 @@ raises `CannotRepair`: the pool then replaces the cluster with a fresh copy.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
-from .snapshot import Change
+from .snapshot import Change, Snapshot
 
 __all__ = ["CannotRepair", "Repairer", "ident"]
 
@@ -39,9 +39,7 @@ def literal(text: str) -> str:
 class Repairer:
     """Runs the statements that undo `changes` on one cluster (`query(sql, dbname)`)."""
 
-    def __init__(
-        self, query: Query, superuser: str, major: int, baseline: Mapping[tuple[str, str], str]
-    ) -> None:
+    def __init__(self, query: Query, superuser: str, major: int, baseline: Snapshot) -> None:
         self.query = query
         self.superuser = superuser
         self.baseline = baseline
@@ -162,7 +160,7 @@ class Repairer:
 
     def _restore_acl(self, name: str, other: str) -> None:
         """The grants the database had (initdb's on template1), written back as they were."""
-        detail = self.baseline.get(("database", name))
+        detail = self.baseline.fact("database", name)
         acl = detail.split("|")[4] if detail else "-"
         if acl != "-":
             self.query(

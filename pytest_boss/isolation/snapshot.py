@@ -19,7 +19,18 @@ from dataclasses import dataclass
 
 from ..admin import APP_NAME
 
-__all__ = ["Change", "Snapshot", "activity_sql", "facts_of", "objects_sql", "shared_sql"]
+__all__ = [
+    "CATALOGS",
+    "Change",
+    "Snapshot",
+    "catalogs_sql",
+    "facts_of",
+    "objects_sql",
+    "quick_sql",
+]
+
+#: The part of a snapshot read from the shared catalogs (roles, settings...), by this name.
+CATALOGS = "shared catalogs"
 
 # Catalogs whose rows are objects of one database; a user's objects get oids >= 16384.
 _OBJECT_CATALOGS = (
@@ -97,6 +108,27 @@ def objects_sql() -> str:
     )
 
 
+def quick_sql(major: int, watched: Iterable[str]) -> str:
+    """What one short query reads without touching the catalogs a new session has not
+    loaded: databases, prepared transactions, slots, sessions, and the statistics that say
+    where rows were written (see `activity_sql`)."""
+    parts = [
+        "SELECT 'database', datname, concat_ws('|', pg_get_userbyid(datdba), datistemplate, "
+        "datallowconn, datconnlimit, coalesce(datacl::text, '-'), dattablespace) "
+        "FROM pg_database",
+        "SELECT 'prepared', gid, database FROM pg_prepared_xacts",
+        "SELECT 'slot', slot_name, concat_ws('|', slot_type, plugin, database) "
+        "FROM pg_replication_slots",
+        "SELECT 'connection', pid::text, concat_ws('|', datname, usename, application_name, "
+        "backend_type) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "AND backend_type IN ('client backend', 'walsender') "
+        f"AND application_name IS DISTINCT FROM {_literal(APP_NAME)}",
+        activity_sql(watched),
+        _catalogs_activity_sql(major),
+    ]
+    return " UNION ALL ".join(parts)
+
+
 def activity_sql(watched: Iterable[str]) -> str:
     """For each watched database, the rows its sessions inserted, updated and deleted (DDL
     writes catalog rows; reading writes none), when its statistics were reset, whether the
@@ -104,14 +136,38 @@ def activity_sql(watched: Iterable[str]) -> str:
     names = ", ".join(_literal(name) for name in watched) or "NULL"
     return (
         "SELECT 'activity', d.datname, concat_ws('|', d.tup_inserted, d.tup_updated, "
-        "d.tup_deleted, d.stats_reset, current_setting('track_counts'), (SELECT count(*) "
-        "FROM pg_stat_activity a WHERE a.datid = d.datid AND a.pid <> pg_backend_pid())) "
+        "d.tup_deleted, d.stats_reset, 'track_counts=' || current_setting('track_counts'), "
+        "(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.datid "
+        "AND a.pid <> pg_backend_pid())) "
         f"FROM pg_stat_database d WHERE d.datname IN ({names})"
     )
 
 
-def shared_sql(major: int) -> str:
-    """The cluster-wide facts (see the module's docstring)."""
+def _shared_catalogs(major: int) -> tuple[str, ...]:
+    names: tuple[str, ...] = ("pg_authid", "pg_auth_members", "pg_db_role_setting")
+    names += ("pg_tablespace",)
+    names += ("pg_subscription", "pg_shdescription", "pg_shseclabel")
+    return names + (("pg_parameter_acl",) if major >= 15 else ())
+
+
+def _catalogs_activity_sql(major: int) -> str:
+    """The rows written in the shared catalogs of roles, settings, tablespaces and
+    subscriptions (pg_database is read as it is: the plugin's own databases come and go)."""
+    counts = ", ".join(
+        f"pg_stat_get_tuples_inserted('{name}'::regclass) + "
+        f"pg_stat_get_tuples_updated('{name}'::regclass) + "
+        f"pg_stat_get_tuples_deleted('{name}'::regclass)"
+        for name in _shared_catalogs(major)
+    )
+    return (
+        f"SELECT 'activity', {_literal(CATALOGS)}, concat_ws('|', "
+        f"'track_counts=' || current_setting('track_counts'), {counts})"
+    )
+
+
+def catalogs_sql(major: int) -> str:
+    """Roles, memberships, settings, tablespaces, subscriptions and parameter grants, read
+    when their catalogs were written (see `_catalogs_activity_sql`)."""
     parts = [
         "SELECT 'role', rolname, concat_ws('|', rolsuper, rolinherit, rolcreaterole, "
         "rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, "
@@ -119,24 +175,14 @@ def shared_sql(major: int) -> str:
         "SELECT 'member', r.rolname || ' in ' || g.rolname, m.admin_option::text "
         "FROM pg_auth_members m JOIN pg_authid r ON r.oid = m.member "
         "JOIN pg_authid g ON g.oid = m.roleid",
-        "SELECT 'database', datname, concat_ws('|', pg_get_userbyid(datdba), datistemplate, "
-        "datallowconn, datconnlimit, coalesce(datacl::text, '-'), "
-        "(SELECT spcname FROM pg_tablespace t WHERE t.oid = dattablespace)) FROM pg_database",
         "SELECT 'setting', coalesce(d.datname, '*') || ' ' || coalesce(r.rolname, '*'), "
         "s.setconfig::text FROM pg_db_role_setting s "
         "LEFT JOIN pg_database d ON d.oid = s.setdatabase "
         "LEFT JOIN pg_authid r ON r.oid = s.setrole",
         "SELECT 'tablespace', spcname, concat_ws('|', pg_get_userbyid(spcowner), "
         "coalesce(spcacl::text, '-'), coalesce(spcoptions::text, '-')) FROM pg_tablespace",
-        "SELECT 'prepared', gid, database FROM pg_prepared_xacts",
-        "SELECT 'slot', slot_name, concat_ws('|', slot_type, plugin, database) "
-        "FROM pg_replication_slots",
         "SELECT 'subscription', s.subname, d.datname FROM pg_subscription s "
         "JOIN pg_database d ON d.oid = s.subdbid",
-        "SELECT 'connection', pid::text, concat_ws('|', datname, usename, application_name, "
-        "backend_type) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-        f"AND backend_type IN ('client backend', 'walsender') "
-        f"AND application_name IS DISTINCT FROM {_literal(APP_NAME)}",
     ]
     if major >= 15:
         parts.append(
@@ -177,24 +223,34 @@ class Change:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Facts about a cluster: (kind, name) -> detail; objects per database."""
+    """Facts about a cluster: (kind, name) -> detail, and parts read only when their
+    statistics moved: the shared catalogs (`CATALOGS`) and the objects of each database."""
 
     facts: Mapping[tuple[str, str], str]
-    #: Per database read: its objects as (kind, name) -> detail.
-    objects: Mapping[str, Mapping[tuple[str, str], str]]
+    #: Each part read: (kind, name) -> detail.
+    parts: Mapping[str, Mapping[tuple[str, str], str]]
 
     def changes(self, now: Snapshot, ignore: Callable[[Change], bool]) -> list[Change]:
-        """What differs in `now`, in a stable order; `ignore(change)` skips one."""
+        """What differs in `now` (parts it did not read are taken as unchanged), in a stable
+        order; `ignore(change)` skips one."""
         changes = [change for change in _diff(self.facts, now.facts) if not ignore(change)]
-        for database, objects in now.objects.items():
-            before = self.objects.get(database)
+        for part, facts in now.parts.items():
+            before = self.parts.get(part)
             if before is None:
                 continue
-            for change in _diff(before, objects):
-                changes.append(
-                    Change(change.kind, f"{change.name} in {database}", change.was, change.now)
-                )
+            for change in _diff(before, facts):
+                if part == CATALOGS:
+                    if not ignore(change):
+                        changes.append(change)
+                    continue
+                name = f"{change.name} in {part}"
+                changes.append(Change(change.kind, name, change.was, change.now))
         return changes
+
+    def fact(self, kind: str, name: str) -> str | None:
+        """One fact, from the facts or the shared catalogs' part."""
+        key = (kind, name)
+        return self.facts.get(key) or self.parts.get(CATALOGS, {}).get(key)
 
 
 def _diff(

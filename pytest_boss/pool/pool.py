@@ -212,6 +212,13 @@ class ClusterPool:
             if pooled.cluster is cluster:
                 pooled.loaded = None
 
+    def before_check(self, cluster: Cluster, end: Callable[[], None]) -> None:
+        """Have `end` run before the isolation check after the test, when `cluster` is a
+        pooled one (a standby of it must go before its connections are counted)."""
+        for pooled in self._entries.values():
+            if pooled.cluster is cluster:
+                pooled.before_check.append(end)
+
     def _replace(self, pooled: Pooled) -> None:
         """A cluster a test broke beyond repair: drop it; the key gets a new one on demand."""
         for key, entry in list(self._entries.items()):
@@ -237,6 +244,9 @@ class ClusterPool:
         """After a test: drop its databases, and bring the cluster back to its baseline. A
         cluster that cannot be repaired with certainty is replaced (the next test gets a
         fresh copy)."""
+        ending, pooled.before_check = pooled.before_check, []
+        for end in ending:  # standbys streaming from it go first: they are not leftovers
+            end()
         guard = pooled.guard
         running = answers(pooled.cluster)  # else stopped by the test: the next lend starts it
         if guard is None or pooled not in self._entries.values() or not running:

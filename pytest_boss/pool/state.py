@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,8 @@ class Pooled:
     pending: list[Future[object]] = field(default_factory=list)
     #: Its baselines and the check after each test (None: isolation off, or not shared).
     guard: Guard | None = None
+    #: What must end before the check after the test (its standbys, say).
+    before_check: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def data_dir(self) -> str:

@@ -198,3 +198,29 @@ def test_nothing_leaked_reports_nothing(pytester: pytest.Pytester, run_inner: In
     result = run_inner("-p", "no:randomly", "--pg-isolation=check")
     result.assert_outcomes(passed=3)
     assert "left state behind" not in result.stdout.str()
+
+
+def test_standby_of_the_shared_cluster_is_not_a_leak(
+    pytester: pytest.Pytester, run_inner: InnerRun
+) -> None:
+    """A standby made through pg_cluster_factory before pg_cluster was set up is removed
+    before the check: its walsender and slot are the plugin's, nothing is reported."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(
+        """
+        from conftest import assert_pristine
+
+        def test_standby_first(pg_cluster_factory, pg_cluster):
+            standby = pg_cluster_factory(replica_of=pg_cluster)
+            assert standby.sql("SELECT pg_is_in_recovery()") == [("t",)]
+
+        def test_replicas(pg_replicas, pg_cluster):
+            assert len(pg_replicas) == 1
+
+        def test_pristine(pg_cluster):
+            assert_pristine(pg_cluster)
+        """
+    )
+    result = run_inner("-p", "no:randomly", "--pg-isolation=check")
+    result.assert_outcomes(passed=3)
+    assert "left state behind" not in result.stdout.str()
