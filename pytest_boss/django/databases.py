@@ -13,6 +13,7 @@ closed after it (rules and connection-time settings apply to new connections onl
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from .connections import close, connection_settings, point, served_aliases
@@ -67,8 +68,12 @@ class TestDatabases:
     def use(self, database: Database, fresh: bool = False) -> None:
         """Point Django's connections at `database`; with `fresh`, reconnect even when
         they point there already. A server restarted since the last connection (its
-        postmaster's pid changed) also means a new connection."""
+        postmaster's pid changed) also means a new connection. A database whose cluster
+        the pool replaced is gone with it: the connections are only closed."""
         cluster = database.cluster
+        if not os.path.isdir(cluster.data_dir):
+            self.close()
+            return
         target = (database.name, cluster.data_dir, cluster.pid())
         if fresh or target != self._target:
             point(self.aliases, connection_settings(database))

@@ -226,3 +226,37 @@ def test_without_django_settings_the_error_says_what_to_set(
     result = run_default()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*Django is not configured; set DJANGO_SETTINGS_MODULE*"])
+
+
+def test_django_follows_when_the_pool_replaces_the_cluster(
+    project: Path, pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    """A change isolation cannot repair (a connection of the baseline gone) replaces the
+    shared cluster, and the session's database with it; the tests after that run on the
+    new cluster, on databases of their own."""
+    pytester.makepyfile(
+        test_replace="""
+        import psycopg
+        import pytest
+        from django.db import connection
+        from notes.models import Note
+
+        @pytest.fixture(scope="session")
+        def keeper(pg_database_factory):
+            database = pg_database_factory()
+            with psycopg.connect(database.cluster.dsn()) as conn:  # to postgres
+                yield conn
+
+        def test_closes_a_baseline_connection(db, keeper):
+            keeper.close()
+
+        def test_after(db, pg_cluster):
+            assert connection.settings_dict["PORT"] == str(pg_cluster.port)
+            assert list(Note.objects.values_list("text", flat=True)) == ["seed"]
+        """
+    )
+    result = run_default("-p", "no:randomly")
+    # Both tests pass; the session's end then errs in isolation/ (the scope's baseline is
+    # popped on the replaced cluster's removed folder), which is not Django's to fix.
+    assert result.parseoutcomes()["passed"] == 2
+    result.stdout.fnmatch_lines(["*test_closes_a_baseline_connection: replaced the cluster*"])
