@@ -38,9 +38,10 @@ class Database:
         """libpq keyword string for this database; `params` add or override keywords."""
         return self.cluster.dsn(dbname=self.name, **params)
 
-    def url(self) -> str:
-        """postgresql:// URL for this database."""
-        return self.cluster.url(dbname=self.name)
+    def url(self, *, driver: str | None = None, **params: str | int) -> str:
+        """postgresql:// URL for this database (over TCP); ``driver="asyncpg"`` gives
+        SQLAlchemy's ``postgresql+asyncpg://`` form; ``params`` become the query."""
+        return self.cluster.url(dbname=self.name, driver=driver, **params)
 
     def sql(self, query: str) -> list[tuple[str | None, ...]]:
         """Run `query` in this database; rows as tuples of text (None for NULL)."""

@@ -9,6 +9,7 @@ the cache survives a checkout, a CI cache restore or a move to another machine.
 - `SqlFiles`: SQL files (globs, in order), the `pg_template` ini key's `*.sql` entries.
 - `Callables`: `module:function` entries; the key is the module's source file.
 - `Sources`: the `pg_template` ini key as a whole.
+- `Chain`: loaders one after the other (migrations, then seed data); keyed by all keys.
 - `AlembicUpgrade`: `alembic upgrade head` into the template; key: the ini file and the
   migration scripts (Alembic is imported only when this loader is used).
 """
@@ -29,7 +30,16 @@ from .errors import TemplateLoadError
 if TYPE_CHECKING:
     from .database import Database
 
-__all__ = ["Callables", "Sources", "SqlFiles", "content_key", "expand", "key_of"]
+__all__ = [
+    "AlembicUpgrade",
+    "Callables",
+    "Chain",
+    "Sources",
+    "SqlFiles",
+    "content_key",
+    "expand",
+    "key_of",
+]
 
 Loader = Callable[["Database"], None]
 
@@ -163,6 +173,28 @@ class Sources:
         return ", ".join(self.sources)
 
 
+class Chain:
+    """Loaders run in order (say, migrations then seed data). Its key combines theirs;
+    when one of them gives none, neither does the chain (loaded once per run)."""
+
+    def __init__(self, *loaders: Loader) -> None:
+        self.loaders = loaders
+
+    @functools.cached_property
+    def key(self) -> str | None:
+        keys = [key_of(loader) for loader in self.loaders]
+        if any(key is None for key in keys):
+            return None
+        return content_key((), ".", *(str(key) for key in keys))
+
+    def __call__(self, database: Database) -> None:
+        for loader in self.loaders:
+            loader(database)
+
+    def __repr__(self) -> str:
+        return " + ".join(repr(loader) for loader in self.loaders)
+
+
 class AlembicUpgrade:
     """`alembic upgrade <revision>` into the template database, through SQLAlchemy with
     `driver` (psycopg 3 by default); key: the ini file and every script of its
@@ -195,7 +227,7 @@ class AlembicUpgrade:
         from alembic import command
 
         config = self._alembic_config()
-        url = database.url().replace("postgresql://", f"postgresql+{self.driver}://", 1)
+        url = database.url(driver=self.driver)
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # type: ignore[attr-defined]
         command.upgrade(config, self.revision)  # type: ignore[arg-type]
 

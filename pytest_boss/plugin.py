@@ -29,6 +29,7 @@ from .fixtures import (  # noqa: F401 - registered with pytest by being module a
     pg_replicas,
     pg_template_loader,
 )
+from .logs import LOG_KEY
 from .markers import MARKERS
 from .options import RunOptions, add_options
 from .reports import add_server_log, shorten_usage_error
@@ -184,6 +185,13 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
         return (yield)
     finally:
         scopes.finished(fixturedef)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each run of a test starts without an earlier run's server log marks and isolation
+    findings, which were reported with that run (pytest-rerunfailures runs an item again)."""
+    item.stash[LOG_KEY] = []
+    item.user_properties[:] = [p for p in item.user_properties if p[0] != ISOLATION_PROPERTY]
 
 
 @pytest.hookimpl(tryfirst=True)

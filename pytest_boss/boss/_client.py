@@ -145,10 +145,18 @@ class ClusterClient:
         }
         return _endpoint.dsn({**values, **params})
 
-    def url(self, dbname: str = "postgres", **params: str | int) -> str:
+    def url(
+        self, dbname: str = "postgres", *, driver: str | None = None, **params: str | int
+    ) -> str:
         """A ``postgresql://`` URL over TCP on the loopback address, password included
-        (percent-encoded), for drivers and ORMs that take URLs. ``params`` become the query."""
-        return _endpoint.url(self.user, self.password, self.address, self.port, dbname, params)
+        (percent-encoded), for drivers and ORMs that take URLs. ``params`` become the query.
+
+        ``driver`` names SQLAlchemy's driver: ``driver="asyncpg"`` gives
+        ``postgresql+asyncpg://`` (also ``psycopg``, ``psycopg2``, ``pg8000``); without
+        one, the plain URL libpq, psycopg and ``asyncpg.connect`` take."""
+        return _endpoint.url(
+            self.user, self.password, self.address, self.port, dbname, params, driver
+        )
 
     def sql(self, query: str, dbname: str = "postgres", *, timeout: float = 60.0) -> Rows:
         """Run ``query`` (one or more statements) with psql; the rows of the results as tuples

@@ -7,6 +7,7 @@ will, and is read only then (``settings`` is a function).
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Mapping
 from urllib.parse import quote as url_quote
@@ -16,6 +17,7 @@ from ._postmaster import PID_LINE_ADDRESS, PID_LINE_PORT, PID_LINE_SOCKET_DIR, p
 from ._postmaster import read_pid_file as _read_pid_file
 
 __all__ = [
+    "DRIVERS",
     "LOOPBACK",
     "address",
     "dsn",
@@ -23,6 +25,7 @@ __all__ = [
     "libpq_quote",
     "port",
     "running_facts",
+    "scheme",
     "socket_dir",
     "url",
 ]
@@ -84,6 +87,23 @@ def dsn(values: Mapping[str, str | int | None]) -> str:
     )
 
 
+#: SQLAlchemy's PostgreSQL drivers (``postgresql+NAME://``); others are accepted when they
+#: look like a driver name, for dialects this list does not know yet.
+DRIVERS = ("asyncpg", "psycopg", "psycopg2", "pg8000", "psycopg_async", "psycopg2cffi")
+
+
+def scheme(driver: str | None) -> str:
+    """``postgresql`` or ``postgresql+driver``, the form SQLAlchemy and Alembic read."""
+    if driver is None:
+        return "postgresql"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", driver):
+        raise ValueError(
+            f"driver={driver!r} is not a driver name: give one of {', '.join(DRIVERS)}, "
+            "or None for a plain postgresql:// URL (libpq, psycopg, asyncpg.connect)"
+        )
+    return f"postgresql+{driver}"
+
+
 def url(
     user: str,
     password: str | None,
@@ -91,12 +111,14 @@ def url(
     port: int,
     dbname: str,
     params: Mapping[str, str | int],
+    driver: str | None = None,
 ) -> str:
-    """A ``postgresql://`` URL, user and password percent-encoded, ``params`` the query."""
+    """A ``postgresql://`` URL (``postgresql+driver://`` with a driver), user and password
+    percent-encoded, ``params`` the query."""
     auth = url_quote(user, safe="")
     if password is not None:
         auth += ":" + url_quote(password, safe="")
-    text = f"postgresql://{auth}@{host}:{port}/{url_quote(dbname, safe='')}"
+    text = f"{scheme(driver)}://{auth}@{host}:{port}/{url_quote(dbname, safe='')}"
     if params:
         text += "?" + urlencode({k: str(v) for k, v in params.items()})
     return text
