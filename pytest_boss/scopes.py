@@ -34,8 +34,8 @@ class Scopes:
 
     def __init__(self) -> None:
         self._setting_up: list[Any] = []
-        #: Fixtures (being set up) that made databases, with the cluster they made them on.
-        self._users: dict[int, Pooled] = {}
+        #: Fixtures (being set up) that made databases, with their cluster and its pool.
+        self._users: dict[int, tuple[Pooled, ClusterPool]] = {}
         self.current_item: pytest.Item | None = None
 
     # -- told by plugin.py -------------------------------------------------------------------
@@ -50,15 +50,19 @@ class Scopes:
     def finished(self, fixturedef: Any) -> None:
         """A fixture's function has run: what a wider-scoped one made is now the baseline."""
         self._setting_up.pop()
-        pooled = self._users.get(id(fixturedef))
-        if pooled is not None and fixturedef.scope != "function" and pooled.guard is not None:
-            pooled.guard.push()
-        elif pooled is not None:
+        used = self._users.get(id(fixturedef))
+        if used is not None and fixturedef.scope != "function" and used[0].guard is not None:
+            used[0].guard.push()
+        elif used is not None:
             self._users.pop(id(fixturedef))
 
     def _ended(self, fixturedef: Any) -> None:
-        pooled = self._users.pop(id(fixturedef), None)
-        if pooled is not None and pooled.guard is not None and fixturedef.scope != "function":
+        used = self._users.pop(id(fixturedef), None)
+        if used is None or fixturedef.scope == "function":
+            return
+        pooled, pool = used
+        # A cluster the pool replaced (a leak it could not repair) took the scope with it.
+        if pooled.guard is not None and pool.holds(pooled):
             pooled.guard.pop()
 
     # -- the factory -------------------------------------------------------------------------
@@ -80,7 +84,7 @@ class Scopes:
             owner = self._setting_up[-1] if self._setting_up else None
             if owner is not None:
                 owner.addfinalizer(drop)
-                self._users.setdefault(id(owner), pooled)
+                self._users.setdefault(id(owner), (pooled, pool))
             elif self.current_item is not None:
                 self.current_item.addfinalizer(drop)
             return database

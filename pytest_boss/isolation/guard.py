@@ -170,5 +170,6 @@ class Guard:
         if change.kind == "setting":
             return self.owned(change.name.split(" ", 1)[0])
         if change.kind == "connection":
-            return self.owned((change.now or change.was or "").split("|", 1)[0])
+            # A session gone since the baseline (one leaving as it was taken) is no leftover.
+            return change.now is None or self.owned(change.now.split("|", 1)[0])
         return False

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import admin
 from ..boss._reload import refused
-from ..boss.cluster import Cluster, SQLError
+from ..boss.cluster import Cluster, ClusterError, SQLError
 from ..boss.control import ControlError
 from ..boss.installation import Installation
 from ..database import Database
@@ -196,7 +196,7 @@ class ClusterPool:
             self.reconciler.bring(pooled, files)
         except HbaRuleError:
             raise
-        except (ControlError, OSError, BossUsageError, SQLError):
+        except (ControlError, ClusterError, OSError, BossUsageError, SQLError):
             if pooled.key is None:
                 raise
             self._replace(pooled)
@@ -217,6 +217,10 @@ class ClusterPool:
         for pooled in [*self._entries.values(), *self._private]:
             if pooled.cluster is cluster:
                 pooled.loaded = None
+
+    def holds(self, pooled: Pooled) -> bool:
+        """Whether the cluster is still one of the pool's (not replaced)."""
+        return pooled in self._entries.values()
 
     def before_check(self, cluster: Cluster, end: Callable[[], None]) -> None:
         """Have `end` run before the isolation check after the test, when `cluster` is a
