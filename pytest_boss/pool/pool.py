@@ -260,8 +260,8 @@ class ClusterPool:
             end()
         guard = pooled.guard
         if guard is None or pooled not in self._entries.values():
-            running = answers(pooled.cluster)  # else stopped by the test: the next lend starts it
-            for database in finished if running else ():
+            # Not when stopped by the test: the next lend starts it, and drops are in vain.
+            for database in finished if finished and answers(pooled.cluster) else ():
                 self.databases.drop(pooled, database)
             return None
         drops = [self.databases.drop_sql(database) for database in finished]
