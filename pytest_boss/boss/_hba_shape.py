@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 
 from ._hba_check import State, check_option
 from ._hba_lex import MAX_TOKEN
@@ -48,10 +49,14 @@ def _compile(regex_names: bool) -> re.Pattern[str]:
     )
 
 
-_SHAPE = _compile(regex_names=True)
-_SHAPE_15 = _compile(regex_names=False)
+#: The expression needs possessive quantifiers (Python 3.11+) to stay linear; before 3.11
+#: it accepts nothing, and every line takes the fast path or the full check.
+POSSESSIVE = sys.version_info >= (3, 11)
+_NEVER = re.compile(r"(?!)")
+_SHAPE = _compile(regex_names=True) if POSSESSIVE else _NEVER
+_SHAPE_15 = _compile(regex_names=False) if POSSESSIVE else _NEVER
 #: A blank or comment-only physical line.
-BLANK_LINE = re.compile(r"[ \t\r,]*+(?:#.*)?\n?\Z")
+BLANK_LINE = re.compile(r"[ \t\r,]*(?:#.*)?\n?\Z")
 _WORD = re.compile(r"[^ \t\r,]+")
 #: Options whose check does not look at the value.
 _VALUE_FREE = frozenset(("map", "krb_realm", "include_realm", "compat_realm", "upn_username"))
