@@ -136,7 +136,7 @@ def _pg_lease(
     request.node.stash.setdefault(LOG_KEY, []).append(mark_of(lease.cluster.log_path))
     _pg_pool.guard(lease.pooled)
     yield lease
-    # The test's databases are dropped in the session of the isolation check (one login).
+    # The check first, through the kept session; then the test's databases are dropped.
     outcome = _pg_pool.isolate(lease.pooled, lease.finished_databases)
     if outcome is not None:
         summary = outcome.summary()

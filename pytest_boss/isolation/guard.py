@@ -11,10 +11,11 @@ certainty makes the caller replace the cluster.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import admin
+from ..admin import KeptSession
 from ..boss.cluster import Cluster
 from ..database import TEMPLATE_DB
 from .repair import CannotRepair, Repairer
@@ -49,9 +50,10 @@ class Outcome:
 
 @dataclass
 class Guard:
-    """The baselines of one shared cluster and the check against the latest."""
+    """The baselines of one shared cluster and the check against the latest, asked through
+    the cluster's kept session (a round trip, not a login, when the last test was short)."""
 
-    cluster: Cluster
+    kept: KeptSession
     #: Databases the plugin owns (tests' databases, spares): never a test's leftovers.
     owned: Callable[[str], bool]
     baselines: list[Snapshot] = field(default_factory=list)
@@ -62,6 +64,10 @@ class Guard:
     _activity: dict[str, str] = field(default_factory=dict)
 
     @property
+    def cluster(self) -> Cluster:
+        return self.kept.cluster
+
+    @property
     def major(self) -> int:
         return self.cluster.version[0]
 
@@ -70,13 +76,11 @@ class Guard:
     def ensure_baseline(self) -> None:
         """The cluster as the pool made it, before its first test."""
         if not self.baselines:
-            with admin.session(self.cluster) as run:
-                self.baselines.append(self.capture(run, full=True, copies=self.copies))
+            self.baselines.append(self.capture(self.kept.run, full=True, copies=self.copies))
 
     def push(self) -> None:
         """What the cluster holds now is the baseline until the matching `pop`."""
-        with admin.session(self.cluster) as run:
-            self.baselines.append(self.capture(run, full=True))
+        self.baselines.append(self.capture(self.kept.run, full=True))
 
     def pop(self) -> Outcome | None:
         """Back to the previous baseline: what the popped scope made goes."""
@@ -88,8 +92,7 @@ class Guard:
         """Something of the plugin's changed the cluster (the template was filled): the top
         baseline is what the cluster holds now."""
         if self.baselines:
-            with admin.session(self.cluster) as run:
-                self.baselines[-1] = self.capture(run, full=True)
+            self.baselines[-1] = self.capture(self.kept.run, full=True)
 
     # -- the check ---------------------------------------------------------------------------
 
@@ -121,20 +124,15 @@ class Guard:
             return run(objects_sql())
         return admin.query(self.cluster, objects_sql(), part)
 
-    def check(
-        self, settle: Callable[[], None] = lambda: None, first: Sequence[str] = ()
-    ) -> Outcome | None:
+    def check(self, settle: Callable[[], None] = lambda: None) -> Outcome | None:
         """Compare with the baseline; repair what differs (after `settle`, which waits for
-        the plugin's own background work). `first` runs before, in the same session (a
-        test's database to drop). None when nothing differed."""
+        the plugin's own background work). None when nothing differed."""
         base = self.baselines[-1]
-        with admin.session(self.cluster) as run:
-            for sql in first:
-                run(sql)
-            changes = self._changes(base, run)
+        changes = self._changes(base, self.kept.run)
         if not changes:
             return None
         settle()
+        self.kept.close()  # a repair may make `postgres` again: no session of ours is there
         repairer = Repairer(
             lambda sql, dbname: admin.query(self.cluster, sql, dbname),
             self.cluster.user,
@@ -143,8 +141,7 @@ class Guard:
         )
         try:
             repairer.repair(changes)
-            with admin.session(self.cluster) as run:
-                left = base.changes(self.capture(run), self._ignored)
+            left = base.changes(self.capture(self.kept.run), self._ignored)
         except CannotRepair as exc:
             return Outcome(changes, str(exc))
         except Exception as exc:  # a repair statement failed: not certain any more

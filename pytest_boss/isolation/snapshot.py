@@ -141,7 +141,7 @@ def activity_sql(watched: Iterable[str]) -> str:
         "pg_stat_get_db_stat_reset_time(d.oid), "
         "'track_counts=' || current_setting('track_counts'), "
         "(SELECT count(*) FROM pg_stat_get_activity(NULL) a WHERE a.datid = d.oid "
-        "AND a.pid <> pg_backend_pid())) "
+        f"AND a.application_name IS DISTINCT FROM {_literal(APP_NAME)})) "
         f"FROM pg_database d WHERE d.datname IN ({names})"
     )
 

@@ -98,12 +98,8 @@ class Databases:
     def drop(self, pooled: Pooled, database: Database) -> None:
         """Drop a test's database in the background (the next test need not wait)."""
         pooled.pending = [f for f in pooled.pending if not f.done()]
-        sql = self.drop_sql(database)
+        sql = f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)'
         pooled.pending.append(self._background.submit(admin.query, database.cluster, sql))
-
-    @staticmethod
-    def drop_sql(database: Database) -> str:
-        return f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)'
 
     def close(self) -> None:
         if self._executor is not None:

@@ -247,14 +247,14 @@ class ClusterPool:
             from ..isolation import Guard
 
             copies = self._copies.setdefault((pooled.template, pooled.key.init), {})
-            pooled.guard = Guard(pooled.cluster, self.databases.owns, copies=copies)
+            pooled.guard = Guard(pooled.kept, self.databases.owns, copies=copies)
         pooled.guard.ensure_baseline()
         return pooled.guard
 
     def isolate(self, pooled: Pooled, finished: Sequence[Database] = ()) -> Outcome | None:
-        """After a test: drop its databases, and bring the cluster back to its baseline. A
-        cluster that cannot be repaired with certainty is replaced (the next test gets a
-        fresh copy)."""
+        """After a test: drop its databases (in the background), and bring the cluster back
+        to its baseline. A cluster that cannot be repaired with certainty is replaced (the
+        next test gets a fresh copy)."""
         ending, pooled.before_check = pooled.before_check, []
         for end in ending:  # standbys streaming from it go first: they are not leftovers
             end()
@@ -264,10 +264,9 @@ class ClusterPool:
             for database in finished if finished and answers(pooled.cluster) else ():
                 self.databases.drop(pooled, database)
             return None
-        drops = [self.databases.drop_sql(database) for database in finished]
         try:
             try:
-                outcome = guard.check(settle=pooled.settle, first=drops)
+                outcome = guard.check(settle=pooled.settle)
             except SQLError as exc:
                 if not refused(exc):
                     if not answers(pooled.cluster):
@@ -276,12 +275,16 @@ class ClusterPool:
                 # The test's own rules shut the plugin out: the pool's rules let it in again.
                 if self.lend(pooled, dict(pooled.base)) is not pooled:
                     return None
-                outcome = guard.check(settle=pooled.settle, first=drops)
+                outcome = guard.check(settle=pooled.settle)
         except BaseException:
             self._replace(pooled)  # its state is unknown: no other test gets it
             raise
         if outcome is not None and outcome.unrepaired is not None:
             self._replace(pooled)
+            return outcome
+        # The check leaves the plugin's own databases (and their sessions) to these drops.
+        for database in finished:
+            self.databases.drop(pooled, database)
         return outcome
 
     # -- private clusters and databases ------------------------------------------------------
@@ -328,6 +331,7 @@ class ClusterPool:
             # shutdowns overlapping.
             for pooled in everything:
                 pooled.settle()
+                pooled.log_out()
                 with contextlib.suppress(ControlError, OSError):
                     if pooled.cluster.running():
                         pooled.cluster.stop("fast", nowait=True)

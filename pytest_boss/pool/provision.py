@@ -263,11 +263,13 @@ class Provisioner:
             pooled.loaded = None
 
     def restart(self, pooled: Pooled) -> None:
+        pooled.log_out()
         pooled.cluster.stop("fast")
         self.start(pooled)
 
     def revive(self, pooled: Pooled) -> None:
         """Start a server a test stopped, killed or moved (its old processes ended first)."""
+        pooled.log_out()
         pid = pooled.cluster.pid()
         if pid is not None:
             # Dying already (killed an instant ago), or alive where we no longer look for
@@ -278,6 +280,7 @@ class Provisioner:
     @staticmethod
     def stop(pooled: Pooled, mode: str = "fast") -> None:
         """Stop the server; it keeps its port claim (and so its configuration) until dropped."""
+        pooled.log_out()
         if pooled.cluster.running():
             pooled.cluster.stop(mode)
 

@@ -124,7 +124,9 @@ class Reconciler:
 
     def reload(self, pooled: Pooled, files: Mapping[str, bytes], refused_means_done: bool) -> None:
         """Reload into `files` (restart for a postmaster-level change); record them."""
-        done = admin.reload_and_wait(pooled.cluster, refused_means_done=refused_means_done)
+        done = admin.reload_and_wait(
+            pooled.cluster, refused_means_done=refused_means_done, kept=pooled.kept
+        )
         if done.pending:
             pooled.settle()
             self.provisioner.restart(pooled)

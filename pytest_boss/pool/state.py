@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..admin import KeptSession
 from ..boss.cluster import AUTO_CONFIG_FILENAME, Cluster
 from ..ports import PortClaim
 
@@ -88,6 +89,19 @@ class Pooled:
     guard: Guard | None = None
     #: What must end before the check after the test (its standbys, say).
     before_check: list[Callable[[], None]] = field(default_factory=list)
+    #: The plugin's session for the questions asked around every test (made on first use).
+    _kept: KeptSession | None = field(default=None, repr=False)
+
+    @property
+    def kept(self) -> KeptSession:
+        if self._kept is None:
+            self._kept = KeptSession(self.cluster)
+        return self._kept
+
+    def log_out(self) -> None:
+        """End the kept session (before the server stops or restarts)."""
+        if self._kept is not None:
+            self._kept.close()
 
     @property
     def data_dir(self) -> str:
