@@ -21,6 +21,9 @@ __all__ = ["REFUSED_SQLSTATES", "ReloadOutcome", "refused", "wait_for_reload"]
 REFUSED_SQLSTATES = ("28000", "28P01")
 #: What the server logs when it rejects a configuration file as a whole.
 _REJECTED = "no changes were applied"
+#: Pauses between checks: short at first (the server usually takes a reload within a
+#: millisecond, and a check over a kept connection costs little), then at most _POLL.
+_FIRST_POLL = 0.00025
 _POLL = 0.002
 
 
@@ -68,6 +71,7 @@ def wait_for_reload(
     )
     deadline = time.monotonic() + timeout
     last: SQLError | None = None
+    pause = _FIRST_POLL
     while True:
         try:
             done, pending = query(check)[0]
@@ -94,7 +98,8 @@ def wait_for_reload(
                 data_dir,
                 "\n".join(lines[-LOG_TAIL_LINES:]),
             )
-        time.sleep(_POLL)
+        time.sleep(pause)
+        pause = min(pause * 2, _POLL)
 
 
 def _lines(log_path: str, offset: int) -> list[str]:
