@@ -11,6 +11,7 @@ with the full check on tricky lines.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import sys
@@ -53,8 +54,6 @@ def _compile(regex_names: bool) -> re.Pattern[str]:
 #: it accepts nothing, and every line takes the fast path or the full check.
 POSSESSIVE = sys.version_info >= (3, 11)
 _NEVER = re.compile(r"(?!)")
-_SHAPE = _compile(regex_names=True) if POSSESSIVE else _NEVER
-_SHAPE_15 = _compile(regex_names=False) if POSSESSIVE else _NEVER
 #: A blank or comment-only physical line.
 BLANK_LINE = re.compile(r"[ \t\r,]*(?:#.*)?\n?\Z")
 _WORD = re.compile(r"[^ \t\r,]+")
@@ -65,9 +64,13 @@ _BY_VALUE = frozenset(("clientcert", "clientname"))
 _OPTION_OK: dict[tuple[bool, str, str, str], bool] = {}
 
 
+@functools.cache
 def shape_matcher(version: int) -> re.Pattern[str]:
-    """The shape expression for a major ``version`` (names starting with ``/`` from 16)."""
-    return _SHAPE if version >= 16 else _SHAPE_15
+    """The shape expression for a major ``version`` (names starting with ``/`` from 16),
+    compiled on first use: importing the module (every cluster does) stays cheap."""
+    if not POSSESSIVE:
+        return _NEVER
+    return _compile(regex_names=version >= 16)
 
 
 def shape_accepts(line: str, version: int) -> bool:

@@ -51,7 +51,6 @@ from .privileges import (
     server_bindir,
     server_user,
 )
-from .replication import release
 
 __all__ = [
     "AUTO_CONFIG_FILENAME",
@@ -351,7 +350,10 @@ class Cluster(ClusterClient, ReplicationMethods):
         of its upstream (synchronous standby setting, replication slot).
         """
         if os.path.exists(self.path):
-            release(self)
+            if self._read_meta().get("application_name"):  # a standby made by replica()
+                from .replication import release
+
+                release(self)
             if self.running():
                 try:
                     self.controller.stop("fast")
