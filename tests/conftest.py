@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,6 +90,22 @@ def cluster_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = _cluster_base(tmp_path_factory)
     yield base
     shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM and SIGHUP would end the run without its teardown, leaving the servers of
+    this suite's own clusters running: they interrupt it instead, as Ctrl-C does, so that
+    every fixture's teardown runs (the plugin's handlers, which stop only its pools, are
+    not needed then). Handlers someone else set are kept."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 @pytest.fixture(scope="session")
