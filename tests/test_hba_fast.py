@@ -8,13 +8,11 @@ included, and a line the full check rejects must never be accepted.
 from __future__ import annotations
 
 import pytest
+from hba_paths import full
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_boss.boss._hba_check import check_record
 from pytest_boss.boss._hba_fast import BLANK, fast_record
-from pytest_boss.boss._hba_lex import TokenTooLong, tokenize
-from pytest_boss.boss._hba_values import Rejected
 
 WORDS = [
     "local",
@@ -87,20 +85,6 @@ def _parts(rec: object) -> tuple[object, ...]:
 
 def _names(values: list[object]) -> list[tuple[str, bool]]:
     return [(str(getattr(v, "value", v)), bool(getattr(v, "quoted", False))) for v in values]
-
-
-def full(text: str, version: int) -> object:
-    """What the full path says: ``BLANK``-like None, the record, or the rejection text."""
-    try:
-        fields = tokenize(text, token_limit=version <= 15)
-    except TokenTooLong:
-        return "too long"
-    if not fields:
-        return None
-    try:
-        return check_record(fields, version)
-    except Rejected as exc:
-        return exc.reason
 
 
 def compare(text: str, version: int) -> None:

@@ -12,14 +12,12 @@ import re
 from unittest import mock
 
 import pytest
+from hba_paths import full
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pytest_boss.boss import _hba_read, hba
-from pytest_boss.boss._hba_check import check_record
-from pytest_boss.boss._hba_lex import TokenTooLong, tokenize
 from pytest_boss.boss._hba_shape import POSSESSIVE, shape_accepts
-from pytest_boss.boss._hba_values import Rejected
 
 pytestmark = pytest.mark.unit
 
@@ -129,20 +127,6 @@ WORDS = [
 ]
 SEPARATORS = [" ", "  ", "\t", ",", ", ", " ,", "\r", ""]
 ENDS = ["", "\n", "\r\n", "\r"]
-
-
-def full(text: str, version: int) -> object:
-    """What the full path says: None (blank), the record, or the rejection text."""
-    try:
-        fields = tokenize(text, token_limit=version <= 15)
-    except TokenTooLong:
-        return "too long"
-    if not fields:
-        return None
-    try:
-        return check_record(fields, version)
-    except Rejected as exc:
-        return exc.reason
 
 
 def compare(line: str, version: int) -> None:
