@@ -432,11 +432,19 @@ def test_a_cluster_moved_by_alter_system_is_brought_back(
 ) -> None:
     pytester.makepyfile(
         test_inner="""
+        import socket
+
         PORTS = []
+
+        def free_port():
+            # Just handed out by the system: not a port another worker's cluster holds.
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                return sock.getsockname()[1]
 
         def test_moves_it(pg_cluster):
             PORTS.append(pg_cluster.port)
-            pg_cluster.sql(f"ALTER SYSTEM SET port = {pg_cluster.port + 1}")
+            pg_cluster.sql(f"ALTER SYSTEM SET port = {free_port()}")
             pg_cluster.restart()
 
         def test_back_on_its_port(pg_cluster):
