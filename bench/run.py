@@ -726,6 +726,17 @@ def markdown(
     )
 
 
+def with_later_sections(written: str, existing: str) -> str:
+    """`written` followed by the sections of `existing` that it does not write itself (the
+    hand-written records of other measurements, from the first such `## ` heading on)."""
+    own = {line for line in written.splitlines() if line.startswith("## ")}
+    lines = existing.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.startswith("## ") and line.rstrip("\n") not in own:
+            return written.rstrip("\n") + "\n\n" + "".join(lines[index:])
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the selected workloads, prints the table, writes --json and --markdown."""
     args = parse_args(argv)
@@ -789,9 +800,9 @@ def measure(
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     if args.markdown:
-        args.markdown.write_text(
-            markdown(command, started, elapsed, info, body, runner, args.repeat)
-        )
+        written = markdown(command, started, elapsed, info, body, runner, args.repeat)
+        kept = args.markdown.read_text() if args.markdown.exists() else ""
+        args.markdown.write_text(with_later_sections(written, kept))
     failed = any(m.errors for m in results.values())
     return 1 if failed else 0
 
