@@ -180,8 +180,9 @@ def reload_and_wait(
     """Reload the configuration; return once new connections see it (`Cluster.reload_and_wait`
     with this module's query). When the new rules are a test's that may shut us out
     (`refused_means_done`), a refusal proves they are in force: new logins ask. Otherwise
-    the `kept` session may ask: once it has taken the reload, the postmaster has too (it
-    reloads before it signals its children), and new connections see the new files."""
+    the `kept` session may ask: once it has taken the reload, so has the postmaster, which
+    reads both files and signals its children in one step, before it accepts another
+    connection: new connections see the new files."""
     ask = kept.run if kept is not None and not refused_means_done else None
     done = cluster.reload_and_wait(
         timeout,
