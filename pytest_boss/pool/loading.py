@@ -43,6 +43,8 @@ __all__ = ["LOAD_FILE", "Load", "TemplateSpec", "load_into", "read_load", "templ
 LOAD_FILE = "pytest_boss_template.json"
 _RESET_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf")
 _LEFTOVERS = (LOG_FILENAME, META_FILENAME, "postmaster.opts")
+# The load server's own settings; postgresql.conf is put back as initdb made it after.
+_LOAD_SETTINGS = {**PLUGIN_SETTINGS, "wal_recycle": "off"}
 
 Loader = Callable[[Database], None]
 
@@ -148,11 +150,13 @@ def _run_loader(cluster: Cluster, spec: TemplateSpec, ports_dir: str, major: int
 
     The template database is made with FILE_COPY (15+): the default, WAL_LOG, writes every
     block of template1 to the WAL, which the entry and every copy of it would then carry.
+    For the same reason WAL is not recycled: the stop's checkpoint would keep up to
+    min_wal_size of spare segments, and removes them instead.
     """
     claim = claim_port(ports_dir)
     socket_dir = None
     try:
-        cluster.configure(port=claim.port, settings=dict(PLUGIN_SETTINGS))
+        cluster.configure(port=claim.port, settings=_LOAD_SETTINGS)
         socket_dir = cluster.host
         cluster.start(port_retries=0)
         started = time.monotonic()

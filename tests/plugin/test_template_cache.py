@@ -142,6 +142,26 @@ def test_a_loaded_entry_carries_no_copy_of_template1_in_its_wal(
     assert _wal_bytes(loaded[0]) - _wal_bytes(initdb) < 2 * 2**20
 
 
+def test_a_large_load_leaves_no_spare_wal_segments_in_the_entry(
+    project: Path, run_inner: InnerRun
+) -> None:
+    # About 100 MB of WAL: more than min_wal_size, whose worth a checkpoint keeps as spares.
+    (project / "schema.sql").write_text(
+        "CREATE TABLE item (name text);\n"
+        "INSERT INTO item VALUES ('one');\n"
+        "CREATE ROLE app_owner;\n"
+        "CREATE TABLE bulk AS SELECT g, repeat('x', 300) AS filler"
+        " FROM generate_series(1, 300000) AS g;\n"
+        "DROP TABLE bulk;\n"
+    )
+    run_inner(f"--pg-cache-dir={project / 'cache'}").assert_outcomes(passed=7)
+    entries = [path for path in (project / "cache").iterdir() if (path / "pg_wal").is_dir()]
+    (loaded,) = [path for path in entries if (path / "pytest_boss_template.json").exists()]
+    segments = [path for path in (loaded / "pg_wal").iterdir() if path.is_file()]
+    # The segment in use, and perhaps the next one made ahead of it: no recycled spares.
+    assert len(segments) <= 2, sorted(path.name for path in segments)
+
+
 ALEMBIC_INI = """
 [alembic]
 script_location = %(here)s/migrations
