@@ -113,6 +113,9 @@ class ClusterPool:
         # makes it again and reports what went wrong (`make` leaves nothing running).
         with contextlib.suppress(Exception):
             self.needs.check_init(needs.init)
+            template = self.template
+            if template is not None and not self.provisioner.has_loaded(needs.init, template):
+                return  # a cluster without the template: the first test would replace it
             key, _ = self.needs.key_of(needs)
             self._new_entry(key, needs.init)
 

@@ -378,3 +378,25 @@ def test_a_run_whose_selected_tests_need_no_cluster_starts_none(
     monkeypatch.setenv("WAIT_FOR", "3")  # a cluster started ahead would be ready in far less
     ahead_run("-k", "no_server").assert_outcomes(passed=1)
     assert (pytester.path / "found.txt").read_text().split() == []
+
+
+def test_a_template_not_cached_yet_starts_nothing_ahead(
+    pytester: pytest.Pytester, ahead_run: InnerRun
+) -> None:
+    """Pooled clusters are copies of the template's entry: before the load, a cluster made
+    ahead could only be a copy of initdb's, which the first test would replace."""
+    pytester.makeini("[pytest]\npg_template = schema.sql\n")
+    (pytester.path / "schema.sql").write_text("CREATE TABLE loaded (id int);\n")
+    pytester.makepyfile(
+        test_inner="""
+        import glob, os
+
+        def test_first(pg_database):
+            assert pg_database.sql("SELECT count(*) FROM loaded") == [("0",)]
+            made = glob.glob(os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "c*"))
+            # The worker's first pooled cluster (c1-...): none was made before it.
+            assert [os.path.basename(path).split("-")[0] for path in made] == ["c1"], made
+        """
+    )
+    ahead_run().assert_outcomes(passed=1)
+    assert _ready(pytester) == []
