@@ -11,16 +11,17 @@ state), `_pg_pool` (running clusters keyed by postmaster-level configuration) an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .collected import needs_in_order
 from .database import Database
 from .errors import IsolationError, MarkerError
 from .logs import LOG_KEY, mark_of
-from .markers import Needs, call_marker, needs_of
-from .session import LEASE_FIXTURE, BossSession, installations_for, session_of
+from .markers import call_marker, needs_of
+from .session import BossSession, installations_for, session_of
 
 if TYPE_CHECKING:
     # Imported where first used: a run whose tests need no server loads none of it.
@@ -103,18 +104,6 @@ def pg_template_loader(pytestconfig: pytest.Config) -> TemplateLoader | None:
 PLAN_ITEMS = 5000
 
 
-def _collected_needs(items: Sequence[pytest.Item]) -> Iterator[Needs]:
-    """What each collected test that uses a pooled cluster needs (its merged markers); a
-    malformed marker is left to its own test, which reports it."""
-    for item in items[:PLAN_ITEMS]:
-        if LEASE_FIXTURE not in getattr(item, "fixturenames", ()):
-            continue
-        try:
-            yield needs_of(item)
-        except MarkerError:
-            continue
-
-
 @pytest.fixture
 def _pg_lease(
     request: pytest.FixtureRequest, _pg_pool: ClusterPool
@@ -122,7 +111,7 @@ def _pg_lease(
     """This test's use of a pooled cluster, with its markers applied (the next test's lease
     starts from the pool's files again); after the test, the cluster is brought back to
     its baseline (see isolation/)."""
-    _pg_pool.plan(_collected_needs(request.session.items))
+    _pg_pool.plan(needs_in_order(request.session.items[:PLAN_ITEMS]))
     needs = needs_of(request.node)
     pooled, reloadable = _pg_pool.acquire(needs)
     from .lease import Lease

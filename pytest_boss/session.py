@@ -27,8 +27,8 @@ from .boss.installation import (
     find_installation,
     installation_from_path,
 )
+from .collected import cluster_needs
 from .errors import MarkerError, PytestBossError
-from .markers import needs_of
 from .options import RunOptions
 from .scopes import Scopes
 from .workspace import Workspace
@@ -43,8 +43,6 @@ __all__ = ["BossSession", "default_loader", "installations_for", "session_of"]
 #: Collected tests looked at for the first one that needs a cluster (a bound on the time
 #: spent between collection and the first test).
 FIRST_ITEMS = 5000
-#: The fixture through which a test uses a pooled cluster.
-LEASE_FIXTURE = "_pg_lease"
 
 
 class BossSession:
@@ -58,6 +56,7 @@ class BossSession:
         self.workspace = Workspace(options)
         self._pools: dict[str, ClusterPool] = {}
         self._closed = False
+        self._expected_loader: Loader | None = None
         #: Where this run's first-cluster hint lives (see ahead.py), and whether a test asked.
         self._hint: str | None = None
         self._first_noted = False
@@ -82,9 +81,21 @@ class BossSession:
             # Until a test's fixtures say otherwise: what the default pg_template_loader
             # gives, so that a cluster made ahead of the first test holds it already.
             with contextlib.suppress(PytestBossError):
-                pool.use_template(self.template_spec(self.default_loader))
+                pool.use_template(self.template_spec(self.expected_loader))
             self._pools[installation.bindir] = pool
         return self._pools[installation.bindir]
+
+    @property
+    def expected_loader(self) -> Loader | None:
+        """What the pg_template_loader fixture is expected to give before it runs: an
+        integration's own loader when it said so (`expect_loader`), else the default."""
+        return self._expected_loader or self.default_loader
+
+    def expect_loader(self, loader: Loader) -> None:
+        """An integration overrides pg_template_loader with `loader` (pytest_boss.django:
+        Django's migrations); pools made from now on guess that template for the cluster
+        made ahead (copied when cached; never loaded for a guess)."""
+        self._expected_loader = loader
 
     @functools.cached_property
     def default_loader(self) -> Sources | None:
@@ -135,12 +146,12 @@ class BossSession:
         if self._ahead_started:
             return
         for item in items[:FIRST_ITEMS]:
-            if LEASE_FIXTURE not in getattr(item, "fixturenames", ()):
-                continue
             try:
-                needs = needs_of(item)
+                needs = cluster_needs(item)
             except MarkerError:
                 return  # that test reports it
+            if needs is None:
+                continue
             # The test's own installation when --pg-bin names several, else the first.
             callspec = getattr(item, "callspec", None)
             chosen = callspec.params.get("pg_installation") if callspec is not None else None

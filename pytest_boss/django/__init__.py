@@ -16,13 +16,18 @@ from typing import Any
 
 import pytest
 
+from ..collected import add_finder
+from ..session import session_of
+from . import fixtures
+from .fixtures import DJANGO_DB_HELPER
 from .loader import DjangoMigrate
 
-__all__ = ["DjangoMigrate", "pytest_configure", "pytest_fixture_setup"]
-
-#: pytest-django's per-test database fixture, behind `db`, `transactional_db`, the
-#: `django_db` marker and `live_server` (pytest-django 4.6 and later).
-DJANGO_DB_HELPER = "_django_db_helper"
+__all__ = [
+    "DjangoMigrate",
+    "pytest_collection_finish",
+    "pytest_configure",
+    "pytest_fixture_setup",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,10 +36,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "-p pytest_boss.django needs pytest-django: pip install 'pytest-boss[django]'"
         )
-    from . import fixtures
-
     if not config.pluginmanager.is_registered(fixtures):
         config.pluginmanager.register(fixtures, "pytest_boss.django.fixtures")
+    add_finder(config, fixtures.django_needs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before pytest-boss starts the first cluster ahead: the template its clusters copy
+    holds Django's migrations (the overriding pg_template_loader runs only later)."""
+    from pytest_django.lazy_django import django_settings_is_configured
+
+    if django_settings_is_configured():
+        config = session.config
+        migrations = not config.getvalue("nomigrations")
+        session_of(config).expect_loader(fixtures.template_loader(config, migrations))
 
 
 @pytest.hookimpl(hookwrapper=True)

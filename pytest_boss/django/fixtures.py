@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..loaders import Chain
-from ..markers import needs_of
+from ..markers import Needs, needs_of
 from ..session import session_of
 from .databases import TestDatabases, check_engine
-from .loader import DjangoMigrate
+from .loader import DjangoMigrate, Unblock
 
 if TYPE_CHECKING:
     from ..database import Database
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["_pg_django", "_pg_django_database", "django_db_setup", "pg_template_loader"]
 
+#: pytest-django's per-test database fixture, behind `db`, `transactional_db`, the
+#: `django_db` marker and `live_server` (pytest-django 4.6 and later).
+DJANGO_DB_HELPER = "_django_db_helper"
 #: The Django database pytest-boss serves (with the aliases that mirror it in tests).
 ALIAS = "default"
 #: Fixtures whose use makes a test's Django connection its own (opened after its markers).
@@ -43,10 +46,16 @@ def pg_template_loader(
     """Django's `migrate` into the template (once per machine, keyed by the migrations),
     then what the `pg_template` ini key names (seed data, say)."""
     _require_settings()
-    migrate = DjangoMigrate(
-        ALIAS, migrations=django_db_use_migrations, unblock=django_db_blocker.unblock
-    )
-    default = session_of(pytestconfig).default_loader
+    return template_loader(pytestconfig, django_db_use_migrations, django_db_blocker.unblock)
+
+
+def template_loader(
+    config: pytest.Config, migrations: bool, unblock: Unblock | None = None
+) -> TemplateLoader:
+    """Django's `migrate`, then what the `pg_template` ini key names; without `unblock`,
+    only a guess of the template's key (the pool never runs a guess)."""
+    migrate = DjangoMigrate(ALIAS, migrations=migrations, unblock=unblock)
+    default = session_of(config).default_loader
     return migrate if default is None else Chain(migrate, default)
 
 
@@ -100,6 +109,23 @@ def _pg_django_database(
     yield database
     if fresh or database is not session_database:
         _pg_django.use(session_database, fresh=True)
+
+
+def django_needs(item: pytest.Item) -> Needs | None:
+    """What a collected test needs of a pooled cluster through Django's database (None:
+    it uses none). A Django TestCase runs on the session's database, without markers."""
+    from pytest_django.django_compat import is_django_unittest
+    from pytest_django.lazy_django import django_settings_is_configured
+
+    if not django_settings_is_configured():
+        return None
+    if is_django_unittest(item):
+        return Needs() if getattr(getattr(item, "cls", None), "databases", None) else None
+    if DJANGO_DB_HELPER in getattr(item, "fixturenames", ()):
+        return needs_of(item)
+    if item.get_closest_marker("django_db") is not None:
+        return needs_of(item)
+    return None
 
 
 def _require_settings() -> None:

@@ -4,7 +4,9 @@ reach Django's connection, `-n 2`."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ class Note(models.Model):
 """
 
 INITIAL = """
+import json
 import os
 from django.db import migrations, models
 
@@ -252,3 +255,117 @@ def test_django_follows_when_the_pool_replaces_the_cluster(
     result = run_default("-p", "no:randomly")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_changes_the_template: replaced the cluster*"])
+
+
+def test_the_pool_sees_which_tests_use_djangos_database(
+    project: Path, pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    """Django's tests lease a cluster only once they run; the plan made from the collected
+    tests (and the cluster started ahead) counts them all the same."""
+    pytester.makeconftest(
+        """
+        import json
+        from pytest_boss.collected import cluster_needs
+
+        def pytest_collection_finish(session):
+            found = {}
+            for item in session.items:
+                needs = cluster_needs(item)
+                found[item.name] = None if needs is None else dict(needs.conf)
+            with open("needs.json", "w") as fo:
+                json.dump(found, fo)
+        """
+    )
+    pytester.makepyfile(
+        test_kinds="""
+        import pytest
+        from django.test import SimpleTestCase, TestCase
+
+        def test_db(db):
+            pass
+
+        @pytest.mark.django_db
+        @pytest.mark.pg_conf(max_connections=31)
+        def test_marker():
+            pass
+
+        def test_transactional(transactional_db):
+            pass
+
+        def test_plain():
+            pass
+
+        class CaseWithDatabase(TestCase):
+            def test_case(self):
+                pass
+
+        class CaseWithout(SimpleTestCase):
+            def test_simple(self):
+                pass
+        """
+    )
+    run_default("-p", "no:randomly").assert_outcomes(passed=6)
+    found = json.loads((pytester.path / "needs.json").read_text())
+    assert found == {
+        "test_db": {},
+        "test_marker": {"max_connections": "31"},
+        "test_transactional": {},
+        "test_plain": None,
+        "test_case": {},  # on the session's database: markers do not apply
+        "test_simple": None,
+    }
+
+
+def test_a_django_suite_starts_its_first_cluster_as_collection_ends(
+    project: Path, pytester: pytest.Pytester, run_default: InnerRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No hint from an earlier run, the migrations in the cache: the cluster the first Django
+    test needs is started, from the migrated template, as soon as the tests are collected."""
+    clusters = pytester.mkdir("clusters")
+    pytester.makeconftest(
+        f"""
+        import glob, os, time
+        import pytest
+
+        def ready_ports():
+            ports = []
+            # A pooled cluster's folder (c1-...), not the template load's server (load-...).
+            pattern = os.path.join({str(clusters)!r}, "*", "c*", "data", "postmaster.pid")
+            for path in glob.glob(pattern):
+                try:
+                    with open(path) as fo:
+                        lines = fo.read().splitlines()
+                except OSError:
+                    continue
+                if len(lines) >= 8 and lines[7].strip() == "ready":
+                    ports.append(lines[3].strip())
+            return ports
+
+        @pytest.hookimpl(trylast=True)  # after pytest-boss's own
+        def pytest_collection_finish(session):
+            deadline = time.monotonic() + float(os.environ["AHEAD_WAIT"])
+            while not ready_ports() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with open("ready.txt", "w") as fo:
+                fo.write(" ".join(ready_ports()))
+        """
+    )
+    pytester.makepyfile(
+        test_inner="""
+        from django.db import connection
+
+        def test_database(db):
+            with open("used.txt", "w") as fo:
+                fo.write(str(connection.settings_dict["PORT"]))
+        """
+    )
+    cache = pytester.mkdir("cache")
+    options = (f"--pg-cache-dir={cache}", f"--pg-dir={clusters}")
+    monkeypatch.setenv("AHEAD_WAIT", "0")
+    run_default(*options).assert_outcomes(passed=1)  # migrates into the cache
+    assert (pytester.path / "ready.txt").read_text() == ""  # nothing to copy ahead yet
+    shutil.rmtree(cache / "hints")  # as if this were a new selection of tests
+    monkeypatch.setenv("AHEAD_WAIT", "60")
+    run_default(*options).assert_outcomes(passed=1)
+    ready = (pytester.path / "ready.txt").read_text().split()
+    assert ready == [(pytester.path / "used.txt").read_text()]
