@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ..collected import add_finder
+from ..markers import MARKERS
 from ..session import session_of
 from . import fixtures
 from .fixtures import DJANGO_DB_HELPER
@@ -27,7 +28,11 @@ __all__ = [
     "pytest_collection_finish",
     "pytest_configure",
     "pytest_fixture_setup",
+    "pytest_runtest_setup",
 ]
+
+#: pytest-boss's markers, none of which a Django TestCase can honour.
+MARKER_NAMES = frozenset(spec.name for spec in MARKERS)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,6 +56,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         config = session.config
         migrations = not config.getvalue("nomigrations")
         session_of(config).expect_loader(fixtures.template_loader(config, migrations))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A Django TestCase runs on the session's database, as under Django's own runner: a
+    pytest-boss marker on it (or on its module) would be ignored, so it is an error."""
+    from pytest_django.django_compat import is_django_unittest
+    from pytest_django.lazy_django import django_settings_is_configured
+
+    if not django_settings_is_configured() or not is_django_unittest(item):
+        return
+    names = sorted({mark.name for mark in item.iter_markers() if mark.name in MARKER_NAMES})
+    if names:
+        which = ", ".join(f"@pytest.mark.{name}" for name in names)
+        pytest.fail(
+            f"{which} cannot apply to a Django TestCase: it runs on the session's database "
+            "(as under Django's test runner). Write this test as a pytest function with the "
+            "`db` fixture, where markers apply, or move the marker off its class and module.",
+            pytrace=False,
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

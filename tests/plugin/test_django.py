@@ -369,3 +369,42 @@ def test_a_django_suite_starts_its_first_cluster_as_collection_ends(
     run_default(*options).assert_outcomes(passed=1)
     ready = (pytester.path / "ready.txt").read_text().split()
     assert ready == [(pytester.path / "used.txt").read_text()]
+
+
+def test_a_pytest_boss_marker_on_a_django_testcase_is_an_error_not_ignored(
+    project: Path, pytester: pytest.Pytester, run_default: InnerRun
+) -> None:
+    pytester.makepyfile(
+        test_cases="""
+        import pytest
+        from django.test import TestCase
+        from notes.models import Note
+
+        pytestmark = pytest.mark.pg_hba("local all all trust")
+
+        def test_function(db):
+            assert Note.objects.count() == 1
+
+        @pytest.mark.pg_conf(max_connections=31)
+        class MarkedCase(TestCase):
+            def test_marked(self):
+                pass
+        """,
+        test_plain_case="""
+        from django.test import TestCase
+        from notes.models import Note
+
+        class PlainCase(TestCase):
+            def test_plain(self):
+                self.assertEqual(Note.objects.count(), 1)
+        """,
+    )
+    result = run_default("-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of MarkedCase.test_marked*",
+            "@pytest.mark.pg_conf, @pytest.mark.pg_hba cannot apply to a Django TestCase: it "
+            "runs on the session's database*",
+        ]
+    )
