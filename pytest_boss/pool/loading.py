@@ -28,7 +28,7 @@ from ..database import Database
 from ..errors import TemplateLoadError
 from ..loaders import content_key, expand, key_of
 from ..ports import claim_port
-from ..template import RUN_KEY_PREFIX
+from ..template_entries import RUN_KEY_PREFIX
 from .databases import TEMPLATE_DB
 from .serverfiles import PLUGIN_SETTINGS
 from .state import read_bytes

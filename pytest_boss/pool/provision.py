@@ -24,7 +24,7 @@ from ..boss.installation import Installation
 from ..boss.privileges import ServerUser, server_bindir
 from ..errors import ClusterStartError, InitdbError, TemplateLoadError
 from ..ports import claim_port
-from ..template import TemplateKey
+from ..template_entries import TemplateKey
 from .loading import Load, TemplateSpec, load_into, read_load
 from .serverfiles import PLUGIN_SETTINGS, conf_with, decode, encode, hba_with, write_server_file
 from .state import Loaded, Pooled, PoolKey, read_bytes
