@@ -101,7 +101,7 @@ import glob, os, time
 
 def pytest_collection_finish(session):
     deadline = time.monotonic() + float(os.environ.get("AHEAD_WAIT", "0"))
-    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "*", "data", "postmaster.pid")
+    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "c*", "data", "postmaster.pid")
     ready = []
     while True:
         for path in glob.glob(pattern):
@@ -345,7 +345,7 @@ def ready(pid_file):
 
 def test_a_no_server(request):
     deadline = time.monotonic() + float(os.environ["WAIT_FOR"])
-    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "*", "data", "postmaster.pid")
+    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "c*", "data", "postmaster.pid")
     found = []
     while not found and time.monotonic() < deadline:
         found = [p for p in glob.glob(pattern) if ready(p)]
