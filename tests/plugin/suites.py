@@ -55,3 +55,29 @@ def test_fixture_edits_gone(alice, pg_hba):
     assert "bob" not in str(pg_hba)
     login(alice)
 """
+
+#: Inner code: the pooled clusters whose postmaster says "ready", found by their files under
+#: `root` (a --pg-dir). Only pooled clusters' folders (c1-...): initdb's single-user backends
+#: and a template load's server write postmaster.pid too, and remove it at any moment.
+READY_CLUSTERS = """
+import glob, os, time
+
+def ready_clusters(root):
+    found = {}  # data folder: port
+    pattern = os.path.join(root, "pytest-boss-*", "c*", "data", "postmaster.pid")
+    for path in glob.glob(pattern):
+        try:
+            with open(path) as fo:
+                lines = fo.read().splitlines()
+        except OSError:
+            continue
+        if len(lines) >= 8 and lines[7].strip() == "ready":
+            found[os.path.realpath(os.path.dirname(path))] = lines[3].strip()
+    return found
+
+def wait_for_ready_clusters(root, seconds):
+    deadline = time.monotonic() + seconds
+    while not ready_clusters(root) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ready_clusters(root)
+"""

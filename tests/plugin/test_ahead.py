@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import InnerRun
+from suites import READY_CLUSTERS
 
 from pytest_boss.ahead import HINT_DAYS, forget, hint_path, read_hint, write_hint
 from pytest_boss.boss.installation import Installation, find_installations
@@ -96,28 +97,16 @@ def test_each_way_of_starting_a_run_has_its_own_hint(tmp_path: Path) -> None:
 # The inner conftest looks, when collection is done, for a server that is up already in the
 # run's cluster folder; with AHEAD_WAIT it waits for one that long (a cluster made ahead is
 # started by a thread while collection runs). The test says which cluster it got.
-CONFTEST = """
-import glob, os, time
-
+CONFTEST = (
+    READY_CLUSTERS
+    + """
 def pytest_collection_finish(session):
-    deadline = time.monotonic() + float(os.environ.get("AHEAD_WAIT", "0"))
-    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "c*", "data", "postmaster.pid")
-    ready = []
-    while True:
-        for path in glob.glob(pattern):
-            try:
-                with open(path) as fo:
-                    lines = fo.read().splitlines()
-            except OSError:
-                continue
-            if len(lines) >= 8 and lines[7].strip() == "ready":
-                ready.append(os.path.dirname(path))
-        if ready or time.monotonic() >= deadline:
-            break
-        time.sleep(0.01)
+    wait = float(os.environ.get("AHEAD_WAIT", "0"))
+    ready = wait_for_ready_clusters(os.environ["AHEAD_DIR"], wait)
     with open("ready-at-collection.txt", "w") as fo:
-        fo.write("\\n".join(os.path.realpath(p) for p in ready))
+        fo.write("\\n".join(ready))
 """
+)
 
 FIRST_TEST = """
 import os
@@ -333,30 +322,19 @@ def test_version(pg_cluster):
     assert (pytester.path / "version.txt").read_text().startswith(str(chosen.major))
 
 
-WAITS_FIRST = """
-import glob, os, time
-
-def ready(pid_file):
-    try:  # initdb's single-user backends make and remove one too
-        with open(pid_file) as fo:
-            return "ready" in fo.read()
-    except FileNotFoundError:
-        return False
-
+WAITS_FIRST = (
+    READY_CLUSTERS
+    + """
 def test_a_no_server(request):
-    deadline = time.monotonic() + float(os.environ["WAIT_FOR"])
-    pattern = os.path.join(os.environ["AHEAD_DIR"], "pytest-boss-*", "c*", "data", "postmaster.pid")
-    found = []
-    while not found and time.monotonic() < deadline:
-        found = [p for p in glob.glob(pattern) if ready(p)]
-        time.sleep(0.01)
+    found = wait_for_ready_clusters(os.environ["AHEAD_DIR"], float(os.environ["WAIT_FOR"]))
     with open("found.txt", "w") as fo:
-        fo.write("\\n".join(os.path.realpath(os.path.dirname(p)) for p in found))
+        fo.write("\\n".join(found))
 
 def test_b_cluster(pg_cluster):
     with open("used.txt", "w") as fo:
         fo.write(os.path.realpath(pg_cluster.data_dir) + "\\n0")
 """
+)
 
 
 @pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import InnerRun
+from suites import READY_CLUSTERS
 
 SETTINGS = """
 INSTALLED_APPS = ["django.contrib.contenttypes", "notes"]
@@ -323,32 +324,16 @@ def test_a_django_suite_starts_its_first_cluster_as_collection_ends(
     test needs is started, from the migrated template, as soon as the tests are collected."""
     clusters = pytester.mkdir("clusters")
     pytester.makeconftest(
-        f"""
-        import glob, os, time
-        import pytest
+        READY_CLUSTERS
+        + f"""
+import pytest
 
-        def ready_ports():
-            ports = []
-            # A pooled cluster's folder (c1-...), not the template load's server (load-...).
-            pattern = os.path.join({str(clusters)!r}, "*", "c*", "data", "postmaster.pid")
-            for path in glob.glob(pattern):
-                try:
-                    with open(path) as fo:
-                        lines = fo.read().splitlines()
-                except OSError:
-                    continue
-                if len(lines) >= 8 and lines[7].strip() == "ready":
-                    ports.append(lines[3].strip())
-            return ports
-
-        @pytest.hookimpl(trylast=True)  # after pytest-boss's own
-        def pytest_collection_finish(session):
-            deadline = time.monotonic() + float(os.environ["AHEAD_WAIT"])
-            while not ready_ports() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            with open("ready.txt", "w") as fo:
-                fo.write(" ".join(ready_ports()))
-        """
+@pytest.hookimpl(trylast=True)  # after pytest-boss's own
+def pytest_collection_finish(session):
+    ready = wait_for_ready_clusters({str(clusters)!r}, float(os.environ["AHEAD_WAIT"]))
+    with open("ready.txt", "w") as fo:
+        fo.write(" ".join(ready.values()))
+"""
     )
     pytester.makepyfile(
         test_inner="""
